@@ -1,0 +1,97 @@
+# mp — the interface people use. `make run` and `make test` are the two set-up commands.
+# Everything a fresh Debian 12 machine needs is installed by `make deps`.
+
+BUILD_DIR   ?= build
+BUILD_TYPE  ?= RelWithDebInfo
+JOBS        ?= 2
+HOST        ?= 127.0.0.1
+PORT        ?= 8002
+CMAKE_FLAGS ?=
+
+# Exactly the Debian packages the project needs: toolchain, libraries, test and bench peers.
+DEB_BUILD  := cmake ninja-build g++ ccache pkg-config git
+DEB_LIBS   := libboost1.81-dev libcli11-dev libhiredis-dev libsqlite3-dev \
+              libcurl4-openssl-dev rapidjson-dev libspdlog-dev libfmt-dev catch2 \
+              libtomlplusplus-dev libzstd-dev libssl-dev
+DEB_TEST   := redis-server prometheus python3 python3-websockets curl
+DEB_BENCH  := wrk nginx-light
+DEB_LINT   := clang-format clang-tidy
+DEB_ALL    := $(DEB_BUILD) $(DEB_LIBS) $(DEB_TEST) $(DEB_BENCH) $(DEB_LINT)
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test bench format format-check lint sanitize tsan completions install clean help
+
+all: build
+
+## deps: install the missing Debian packages (idempotent; apt-get update only when needed)
+deps:
+	@missing=$$(for p in $(DEB_ALL); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing:" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "make deps: all $(words $(DEB_ALL)) packages present"; \
+	fi
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+## build: configure (once) and compile everything with Ninja
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+## run: build and start mp-serve on $(HOST):$(PORT) with the embedded defaults
+run: build
+	@echo "make run: mp-serve on http://$(HOST):$(PORT) (Ctrl-C stops it)"
+	$(BUILD_DIR)/tools/mp-serve --host $(HOST) --port $(PORT)
+
+## test: build and run the whole suite (unit + integration, private redis-server) via ctest
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+## bench: the benchmarks under bench/ (loopback only, bounded in time)
+bench: build
+	bench/http_baseline.sh --build-dir $(BUILD_DIR)
+
+## format: clang-format every C++ source in place; format-check fails on a diff
+format:
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs -r clang-format -i
+format-check:
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs -r clang-format --dry-run --Werror
+
+## lint: clang-tidy over the library and tools (uses the compile database)
+lint: build
+	git ls-files 'lib/*.cpp' 'tools/*.cpp' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+
+## sanitize: the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+sanitize: deps
+	cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMP_SANITIZE=address,undefined
+	cmake --build $(BUILD_DIR)-asan -j $(JOBS)
+	cd $(BUILD_DIR)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+## tsan: the test suite under ThreadSanitizer
+tsan: deps
+	cmake -S . -B $(BUILD_DIR)-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMP_SANITIZE=thread
+	cmake --build $(BUILD_DIR)-tsan -j $(JOBS)
+	cd $(BUILD_DIR)-tsan && ctest --output-on-failure -j $(JOBS)
+
+## completions: regenerate completions/ from the tools' --help
+completions: build
+	scripts/gen_completions.py $(BUILD_DIR)
+
+## install: binaries, man pages, completions (PREFIX=/usr/local by default)
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+## clean: remove the build trees
+clean:
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan $(BUILD_DIR)-tsan
+
+help:
+	@grep -E '^## ' Makefile | sed 's/^## /  /'

@@ -1,0 +1,124 @@
+#pragma once
+// The effective configuration of every mp tool, and where it comes from.
+//
+// Precedence, lowest first: the embedded defaults below, the TOML file (`--config` or
+// MP_CONFIG), the environment, then flags (`--port`, `--set key=value`). Every key is
+// declared once in a schema (config.cpp) that drives parsing, validation, environment
+// names, `--print-config` and the test that keeps mp.toml.example complete. An unknown
+// key or a bad value is an Errc::config error whose `field` names the key.
+
+#include "util/error.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mp::config {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::int64_t port = 8002;
+  std::int64_t threads = 0; ///< 0: one I/O thread per core
+  std::int64_t max_body_bytes = 1 << 20;
+  std::int64_t max_header_bytes = 16 << 10;
+  std::int64_t read_timeout_ms = 10'000;  ///< a whole request, from its first byte
+  std::int64_t idle_timeout_ms = 60'000;  ///< a keep-alive connection between requests
+  std::int64_t write_timeout_ms = 10'000; ///< one response
+  std::int64_t max_pipelined_requests = 16;
+  std::int64_t max_connections = 20'000;
+  std::int64_t shutdown_timeout_ms = 10'000;
+  bool insecure = false; ///< allow a non-loopback bind with no API keys
+};
+
+struct AuthConfig {
+  std::string keys_file;
+  std::string api_keys; ///< `KEY[:SCOPE[:USER]]`, comma-separated; secret
+};
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";
+};
+
+struct CacheConfig {
+  std::string redis_host = "localhost";
+  std::int64_t redis_port = 6379;
+  std::int64_t redis_db = 0;
+};
+
+struct RateLimitConfig {
+  std::int64_t requests_per_minute = 20;
+  std::int64_t requests_per_hour = 1000;
+  double cost_limit_per_hour = 10.0;
+};
+
+struct AiProcessingConfig {
+  std::int64_t num_workers = 4;
+  CacheConfig cache;
+  RateLimitConfig rate_limiting;
+};
+
+struct WebsocketConfig {
+  std::int64_t max_total_connections = 10'000;
+  std::int64_t max_connections_per_pool = 100;
+  std::int64_t broadcast_batch_size = 50;
+  bool redis_enabled = false;
+};
+
+struct MonitoringConfig {
+  std::int64_t collection_interval_seconds = 30;
+  std::int64_t alert_evaluation_interval_seconds = 60;
+  bool redis_enabled = false;
+};
+
+struct Config {
+  ServerConfig server;
+  AuthConfig auth;
+  LogConfig log;
+  AiProcessingConfig ai_processing;
+  WebsocketConfig websocket;
+  MonitoringConfig monitoring;
+};
+
+enum class Kind { integer, real, boolean, string };
+
+/// A key of the schema, for documentation and tests.
+struct KeyInfo {
+  std::string_view key; ///< dotted: "server.port"
+  Kind kind;
+  std::string env;                           ///< MP_SERVER_PORT
+  std::vector<std::string_view> env_aliases; ///< seed names (REDIS_HOST), lower precedence
+  std::string_view help;
+  bool secret = false; ///< redacted by to_json
+};
+
+/// Every key, in documentation order.
+const std::vector<KeyInfo>& schema();
+
+/// Reads environment variables; tests pass a fake.
+using EnvLookup = std::function<const char*(const char*)>;
+EnvLookup process_env();
+
+/// Applies a TOML document. `source` names it in errors ("mp.toml").
+Expected<void> apply_toml(Config& cfg, std::string_view text, std::string_view source);
+/// Reads and applies a TOML file; Errc::config when it cannot be read.
+Expected<void> apply_toml_file(Config& cfg, const std::string& path);
+/// Applies every MP_* (and seed-alias) variable that is set.
+Expected<void> apply_env(Config& cfg, const EnvLookup& env);
+/// Sets one key from text, as a flag or `--set` gives it. `origin` names the source
+/// in errors ("--port", "--set", "MP_SERVER_PORT").
+Expected<void> set_value(Config& cfg, std::string_view key, std::string_view text, std::string_view origin);
+/// Parses `key=value` and sets it.
+Expected<void> apply_assignment(Config& cfg, std::string_view assignment);
+
+/// The effective configuration as nested JSON, secrets shown as "***" when set.
+std::string to_json(const Config& cfg, bool pretty = true);
+
+/// The whole load: defaults, file (explicit path, else MP_CONFIG), environment,
+/// assignments. Flags the caller owns are applied after this with set_value.
+Expected<Config> load(const std::string& file, const std::vector<std::string>& assignments,
+                      const EnvLookup& env);
+
+} // namespace mp::config

@@ -1,0 +1,774 @@
+// The Beast HTTP/1.1 server behind net/http.hpp.
+//
+// Threads: one io_context per I/O thread, each with its own acceptor on the same port
+// (SO_REUSEPORT), so the kernel spreads connections and a connection lives its whole
+// life on one thread: no strands, no locks on the per-connection path. A control
+// io_context on the thread that called run() owns the signals and the drain.
+//
+// A connection is two coroutines sharing one Session: the reader parses requests and
+// hands each to the handler, queueing a slot for its response; the writer sends the
+// slots in order as they complete. The reader stops reading while `max_pipelined`
+// responses are outstanding, so one connection's memory is bounded. The two wake each
+// other with steady_timers used as events (cancel() wakes a waiter); both run on the
+// same single-threaded io_context, so the state between them needs no lock.
+//
+// Timeouts: a keep-alive connection waits at most `idle_timeout` for the first byte of
+// its next request; from that byte, the whole request must arrive within
+// `read_timeout` (no slowloris); each response must be written within `write_timeout`.
+
+#include "net/http.hpp"
+#include "util/json.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <fmt/format.h>
+#include <thread>
+#include <unordered_set>
+
+namespace mp::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr auto k_nothrow = asio::as_tuple(asio::use_awaitable);
+using Message = http::request<http::string_body>;
+const std::string k_server_header = "mp/" MP_VERSION;
+} // namespace
+
+// ---------------------------------------------------------------------------------------
+// Request / Response
+
+std::string_view Request::header(std::string_view name) const {
+  const auto& msg = *static_cast<const Message*>(m_message);
+  auto it = msg.find(name);
+  return it == msg.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+std::optional<std::string_view> Request::query_param(std::string_view name) const {
+  std::string_view q = m_query;
+  while (!q.empty()) {
+    const auto amp = q.find('&');
+    const std::string_view pair = q.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) {
+      break;
+    }
+    q.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+Response Response::error(int status, std::string_view code, std::string_view message,
+                         std::string_view field) {
+  return Response{status, util::error_body(code, message, field), "application/json", {}};
+}
+
+Response Response::json(std::string body, int status) {
+  return Response{status, std::move(body), "application/json", {}};
+}
+
+// ---------------------------------------------------------------------------------------
+// Per-thread state
+
+class Session;
+using Clock = std::chrono::steady_clock;
+
+struct Worker {
+  explicit Worker(HttpServer::Impl& s) : server(s), ioc(1), acceptor(ioc), sweeper(ioc) {}
+  HttpServer::Impl& server;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::steady_timer sweeper;            ///< closes sessions past their deadline
+  std::unordered_set<Session*> sessions; ///< touched only on this worker's thread
+  std::thread thread;
+};
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  Handler handler;
+  ProtocolErrorHook on_error;
+  std::vector<std::unique_ptr<Worker>> workers;
+  asio::io_context control{1};
+  /// Installed by listen(), so a signal that arrives once the port is announced is
+  /// already a graceful stop.
+  std::optional<asio::signal_set> signals;
+  std::uint16_t bound_port = 0;
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> active{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::vector<std::function<void()>> drain_hooks;
+
+  void protocol_error(int status) const {
+    if (on_error) {
+      on_error(status);
+    }
+  }
+  void begin_drain();
+  void force_close();
+};
+
+/// One request's place in its connection's response order.
+struct Slot {
+  Message message;
+  Request request;
+  std::optional<Response> response;
+  bool close_after = false; ///< the connection ends after this response
+  bool linger = false;      ///< the client may still be sending: read and discard before closing
+};
+
+struct ReplyState {
+  std::weak_ptr<Session> session;
+  std::shared_ptr<Slot> slot;
+  asio::any_io_executor executor;
+  std::atomic<bool> sent{false};
+
+  void deliver(Response r) {
+    if (!sent.exchange(true)) {
+      deliver_unchecked(std::move(r));
+    }
+  }
+  ~ReplyState() {
+    if (!sent.exchange(true)) {
+      deliver_unchecked(Response::error(500, "internal", "the handler did not answer"));
+    }
+  }
+
+private:
+  void deliver_unchecked(Response r);
+};
+
+// ---------------------------------------------------------------------------------------
+// Session
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+  Session(Worker& worker, tcp::socket socket)
+      : m_worker(worker), m_options(worker.server.options), m_socket(std::move(socket)),
+        m_buffer(m_options.max_header_bytes + m_options.max_body_bytes + 4096),
+        m_writer_wake(m_socket.get_executor()), m_reader_wake(m_socket.get_executor()) {
+    beast::error_code ec;
+    auto ep = m_socket.remote_endpoint(ec);
+    m_remote = ec ? std::string("?") : ep.address().to_string();
+    m_worker.sessions.insert(this);
+  }
+
+  ~Session() {
+    m_worker.sessions.erase(this);
+    m_worker.server.active.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void start() {
+    auto self = shared_from_this();
+    asio::co_spawn(m_socket.get_executor(), reader(self), asio::detached);
+    asio::co_spawn(m_socket.get_executor(), writer(self), asio::detached);
+  }
+
+  /// The server began draining: an idle connection closes now, a busy one after its
+  /// outstanding responses.
+  void drain() {
+    if (m_idle && m_pending.empty()) {
+      close();
+    }
+    m_writer_wake.cancel();
+    m_reader_wake.cancel();
+  }
+
+  /// Closes the socket if a read or write has run past its deadline.
+  void sweep(Clock::time_point now) {
+    if (now >= m_read_deadline || now >= m_write_deadline) {
+      close();
+    }
+  }
+
+  void close() {
+    if (m_closed) {
+      return;
+    }
+    m_closed = true;
+    beast::error_code ec;
+    m_socket.shutdown(tcp::socket::shutdown_both, ec);
+    m_socket.close(ec);
+    m_writer_wake.cancel();
+    m_reader_wake.cancel();
+  }
+
+  /// Called on this session's thread when a handler answers.
+  void complete(const std::shared_ptr<Slot>& slot, Response r) {
+    slot->response = std::move(r);
+    // Inside dispatch the reader flushes by itself; later answers wake the writer.
+    if (!m_in_dispatch && !m_writing) {
+      m_writer_wake.cancel();
+    }
+  }
+
+private:
+  static asio::awaitable<void> wait(asio::steady_timer& t) {
+    t.expires_at(asio::steady_timer::time_point::max());
+    co_await t.async_wait(k_nothrow);
+  }
+
+  bool draining() const { return m_worker.server.draining.load(std::memory_order_relaxed); }
+  bool front_ready() const { return !m_pending.empty() && m_pending.front()->response.has_value(); }
+
+  asio::awaitable<void> reader(std::shared_ptr<Session> self);
+  asio::awaitable<void> writer(std::shared_ptr<Session> self);
+  asio::awaitable<bool> read_request(http::request_parser<http::string_body>& parser);
+  asio::awaitable<void> flush();
+  asio::awaitable<void> linger_close();
+  void push_error(int status, std::string_view code, std::string message);
+  void dispatch(const std::shared_ptr<Slot>& slot);
+
+  Worker& m_worker;
+  const ServerOptions& m_options;
+  tcp::socket m_socket;
+  beast::flat_buffer m_buffer;
+  asio::steady_timer m_writer_wake;
+  asio::steady_timer m_reader_wake;
+  std::deque<std::shared_ptr<Slot>> m_pending;
+  std::string m_remote;
+  std::string m_wire; ///< serialised responses of the write in progress
+  Clock::time_point m_read_deadline = Clock::time_point::max();
+  Clock::time_point m_write_deadline = Clock::time_point::max();
+  bool m_idle = false;         ///< the reader waits for the first byte of a request
+  bool m_reading_done = false; ///< no more requests will be queued
+  bool m_in_dispatch = false;
+  bool m_writing = false;
+  bool m_closed = false;
+};
+
+void ReplyState::deliver_unchecked(Response r) {
+  asio::dispatch(executor, [session = session, slot = slot, r = std::move(r)]() mutable {
+    if (auto s = session.lock()) {
+      s->complete(slot, std::move(r));
+    }
+  });
+}
+
+void Responder::send(Response response) const {
+  m_state->deliver(std::move(response));
+}
+
+void Session::push_error(int status, std::string_view code, std::string message) {
+  auto slot = std::make_shared<Slot>();
+  slot->response = Response::error(status, code, message);
+  slot->close_after = true;
+  slot->linger = true;
+  m_pending.push_back(std::move(slot));
+  m_worker.server.protocol_error(status);
+}
+
+void Session::dispatch(const std::shared_ptr<Slot>& slot) {
+  Message& m = slot->message;
+  Request& r = slot->request;
+  r.m_message = &m;
+  r.m_method = m.method_string();
+  r.m_target = m.target();
+  const auto q = r.m_target.find('?');
+  r.m_path = r.m_target.substr(0, q);
+  r.m_query = q == std::string_view::npos ? std::string_view{} : r.m_target.substr(q + 1);
+  r.m_body = &m.body();
+  r.m_remote = &m_remote;
+
+  auto state = std::make_shared<ReplyState>();
+  state->session = weak_from_this();
+  state->slot = slot;
+  state->executor = m_socket.get_executor();
+  m_in_dispatch = true;
+  try {
+    m_worker.server.handler(r, Responder(std::move(state)));
+  } catch (const std::exception& e) {
+    spdlog::error("handler for {} {} threw: {}", r.method(), r.path(), e.what());
+    complete(slot, Response::error(500, "internal", "internal error"));
+  }
+  m_in_dispatch = false;
+}
+
+// Reads one request into `parser`. Returns false when the connection should stop reading
+// (EOF, timeout, drain, or an error answer queued).
+asio::awaitable<bool> Session::read_request(http::request_parser<http::string_body>& parser) {
+  parser.header_limit(static_cast<std::uint32_t>(m_options.max_header_bytes));
+  parser.body_limit(m_options.max_body_bytes);
+  parser.eager(true);
+  bool started = false;
+  for (;;) {
+    if (m_buffer.size() > 0) {
+      if (!started) {
+        started = true;
+        m_read_deadline = Clock::now() + m_options.read_timeout;
+      }
+      beast::error_code ec;
+      const std::size_t used = parser.put(m_buffer.data(), ec);
+      m_buffer.consume(used);
+      if (!ec && parser.is_done()) {
+        m_read_deadline = Clock::time_point::max();
+        co_return true;
+      }
+      if (ec == http::error::body_limit) {
+        push_error(413, "payload_too_large",
+                   fmt::format("request body exceeds {} bytes", m_options.max_body_bytes));
+        co_return false;
+      }
+      if (ec == http::error::header_limit) {
+        push_error(431, "headers_too_large",
+                   fmt::format("request headers exceed {} bytes", m_options.max_header_bytes));
+        co_return false;
+      }
+      if (ec && ec != http::error::need_more) {
+        push_error(400, "bad_request", fmt::format("malformed HTTP request: {}", ec.message()));
+        co_return false;
+      }
+      if (used > 0 && m_buffer.size() > 0) {
+        continue; // the parser took part of the buffer; offer it the rest
+      }
+    }
+    if (!started) {
+      if (draining()) {
+        co_return false;
+      }
+      m_idle = true;
+      m_read_deadline = Clock::now() + m_options.idle_timeout;
+    }
+    // About to wait for input: answer what is ready first. Pipelined requests already
+    // in the buffer never get here, so their answers go out together in one write.
+    if (front_ready() && !m_writing) {
+      co_await flush();
+      if (m_closed) {
+        co_return false;
+      }
+    }
+    if (m_buffer.size() >= m_buffer.max_size()) {
+      push_error(431, "headers_too_large", "request does not fit the read buffer");
+      co_return false;
+    }
+    const std::size_t room = std::min<std::size_t>(16 * 1024, m_buffer.max_size() - m_buffer.size());
+    auto [ec, n] = co_await m_socket.async_read_some(m_buffer.prepare(room), k_nothrow);
+    m_idle = false;
+    if (ec) {
+      // EOF between requests is the normal end; EOF or a timeout mid-request leaves
+      // nobody to answer.
+      co_return false;
+    }
+    m_buffer.commit(n);
+  }
+}
+
+asio::awaitable<void> Session::reader(std::shared_ptr<Session> /*keeps us alive*/) {
+  while (!m_closed) {
+    while (m_pending.size() >= m_options.max_pipelined && !m_closed) {
+      if (front_ready() && !m_writing) {
+        co_await flush();
+      } else {
+        co_await wait(m_reader_wake);
+      }
+    }
+    if (m_closed) {
+      break;
+    }
+    http::request_parser<http::string_body> parser;
+    if (!co_await read_request(parser)) {
+      break;
+    }
+    auto slot = std::make_shared<Slot>();
+    slot->message = parser.release();
+    slot->close_after = !slot->message.keep_alive();
+    m_pending.push_back(slot);
+    dispatch(slot);
+    if (slot->close_after) {
+      if (front_ready() && !m_writing) {
+        co_await flush();
+      }
+      break;
+    }
+  }
+  m_reading_done = true;
+  m_writer_wake.cancel();
+}
+
+// Writes every ready response at the head of the queue, in one gathered write; closes
+// the connection after a response that ends it.
+asio::awaitable<void> Session::flush() {
+  m_writing = true;
+  while (front_ready() && !m_closed) {
+    m_wire.clear();
+    std::size_t count = 0;
+    bool last = false;
+    bool linger = false;
+    for (const auto& slot : m_pending) {
+      if (!slot->response || last) {
+        break;
+      }
+      Response& r = *slot->response;
+      const unsigned version = slot->message.version() == 10 ? 10 : 11;
+      last = slot->close_after || (draining() && m_reading_done && count + 1 == m_pending.size());
+      linger = slot->linger;
+      const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+      fmt::format_to(std::back_inserter(m_wire),
+                     "HTTP/1.{} {} {}\r\nServer: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+                     version == 10 ? 0 : 1, r.status, std::string_view(reason), k_server_header,
+                     r.content_type, r.body.size());
+      if (last) {
+        m_wire += "Connection: close\r\n";
+      } else if (version == 10) {
+        m_wire += "Connection: keep-alive\r\n";
+      }
+      for (const auto& [k, v] : r.headers) {
+        m_wire += k;
+        m_wire += ": ";
+        m_wire += v;
+        m_wire += "\r\n";
+      }
+      m_wire += "\r\n";
+      m_wire += r.body;
+      ++count;
+    }
+    m_write_deadline = Clock::now() + m_options.write_timeout;
+    auto [ec, n] = co_await asio::async_write(m_socket, asio::buffer(m_wire), k_nothrow);
+    m_write_deadline = Clock::time_point::max();
+    for (std::size_t i = 0; i < count && !m_pending.empty(); ++i) {
+      m_pending.pop_front();
+    }
+    m_reader_wake.cancel();
+    if (ec) {
+      close();
+      break;
+    }
+    if (last) {
+      if (linger) {
+        co_await linger_close();
+      }
+      close();
+      break;
+    }
+  }
+  m_writing = false;
+}
+
+asio::awaitable<void> Session::writer(std::shared_ptr<Session> /*keeps us alive*/) {
+  while (!m_closed) {
+    if (front_ready() && !m_writing) {
+      co_await flush();
+      continue;
+    }
+    if (m_pending.empty() && !m_writing && (m_reading_done || (draining() && m_idle))) {
+      close();
+      break;
+    }
+    co_await wait(m_writer_wake);
+  }
+}
+
+// After an error answer the client may still be sending the request we refused; closing
+// with unread data makes the kernel send RST, which can destroy our response before the
+// client reads it. So, as nginx's lingering_close does, stop sending, then read and
+// discard for a short while.
+asio::awaitable<void> Session::linger_close() {
+  beast::error_code ec;
+  m_socket.shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 16 * 1024> sink{};
+  std::size_t total = 0;
+  m_read_deadline = Clock::now() + std::chrono::seconds(2);
+  while (total < (4u << 20)) {
+    auto [rec, n] = co_await m_socket.async_read_some(asio::buffer(sink), k_nothrow);
+    if (rec) {
+      break;
+    }
+    total += n;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Accepting, running, draining
+
+namespace {
+
+asio::awaitable<void> refuse(tcp::socket socket) {
+  // Over max_connections: a complete answer, then close. Cheap: no session is created.
+  static const std::string k_body = util::error_body("unavailable", "too many open connections");
+  static const std::string k_resp =
+      fmt::format("HTTP/1.1 503 Service Unavailable\r\nServer: {}\r\nContent-Type: application/json\r\n"
+                  "Retry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{}",
+                  k_server_header, k_body.size(), k_body);
+  co_await asio::async_write(socket, asio::buffer(k_resp), k_nothrow);
+  beast::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+// Timeouts without a timer per operation: each session keeps deadlines, and this loop
+// closes the ones that have passed. 100 ms of slack on timeouts of seconds.
+asio::awaitable<void> sweep_loop(Worker& w) {
+  for (;;) {
+    w.sweeper.expires_after(std::chrono::milliseconds(100));
+    auto [ec] = co_await w.sweeper.async_wait(k_nothrow);
+    if (ec || (!w.acceptor.is_open() && w.sessions.empty())) {
+      co_return;
+    }
+    const auto now = Clock::now();
+    std::vector<Session*> sessions(w.sessions.begin(), w.sessions.end());
+    for (auto* s : sessions) {
+      if (w.sessions.contains(s)) {
+        s->sweep(now);
+      }
+    }
+  }
+}
+
+asio::awaitable<void> accept_loop(Worker& w) {
+  auto& server = w.server;
+  for (;;) {
+    auto [ec, socket] = co_await w.acceptor.async_accept(k_nothrow);
+    if (ec) {
+      if (!w.acceptor.is_open() || ec == asio::error::operation_aborted) {
+        co_return;
+      }
+      // EMFILE and friends: back off instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer t(w.ioc, std::chrono::milliseconds(50));
+      co_await t.async_wait(k_nothrow);
+      continue;
+    }
+    server.accepted.fetch_add(1, std::memory_order_relaxed);
+    if (server.active.load(std::memory_order_relaxed) >= server.options.max_connections) {
+      server.protocol_error(503);
+      asio::co_spawn(w.ioc, refuse(std::move(socket)), asio::detached);
+      continue;
+    }
+    beast::error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    server.active.fetch_add(1, std::memory_order_relaxed);
+    std::make_shared<Session>(w, std::move(socket))->start();
+  }
+}
+
+} // namespace
+
+void HttpServer::Impl::begin_drain() {
+  if (draining.exchange(true)) {
+    return;
+  }
+  spdlog::info("draining: {} connection(s) open", active.load());
+  for (auto& hook : drain_hooks) {
+    hook();
+  }
+  for (auto& w : workers) {
+    asio::post(w->ioc, [wp = w.get()] {
+      beast::error_code ec;
+      wp->acceptor.close(ec);
+      // Copy: drain() may close a session, which erases it from the set.
+      std::vector<Session*> sessions(wp->sessions.begin(), wp->sessions.end());
+      for (auto* s : sessions) {
+        if (wp->sessions.contains(s)) {
+          s->drain();
+        }
+      }
+    });
+  }
+}
+
+void HttpServer::Impl::force_close() {
+  for (auto& w : workers) {
+    asio::post(w->ioc, [wp = w.get()] {
+      std::vector<Session*> sessions(wp->sessions.begin(), wp->sessions.end());
+      for (auto* s : sessions) {
+        if (wp->sessions.contains(s)) {
+          s->close();
+        }
+      }
+    });
+  }
+}
+
+HttpServer::HttpServer(ServerOptions options, Handler handler, ProtocolErrorHook on_error)
+    : m_impl(std::make_unique<Impl>()) {
+  m_impl->options = std::move(options);
+  m_impl->handler = std::move(handler);
+  m_impl->on_error = std::move(on_error);
+  unsigned n = m_impl->options.threads;
+  if (n == 0) {
+    n = std::max(1u, std::thread::hardware_concurrency());
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    m_impl->workers.push_back(std::make_unique<Worker>(*m_impl));
+  }
+}
+
+HttpServer::~HttpServer() {
+  for (auto& w : m_impl->workers) {
+    w->ioc.stop();
+    if (w->thread.joinable()) {
+      w->thread.join();
+    }
+  }
+}
+
+Expected<void> HttpServer::listen() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(m_impl->options.host, ec);
+  if (ec) {
+    return fail(Errc::config, fmt::format("server.host: '{}' is not an IP address", m_impl->options.host),
+                "server.host");
+  }
+  std::uint16_t port = m_impl->options.port;
+  // SO_REUSEPORT would let a second mp-serve join this port and silently take half the
+  // connections. A plain bind first fails if anyone already listens there.
+  if (port != 0) {
+    tcp::acceptor probe(m_impl->control);
+    tcp::endpoint ep(address, port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) {
+      probe.set_option(asio::socket_base::reuse_address(true), ec);
+      probe.bind(ep, ec);
+    }
+    if (ec) {
+      return fail(Errc::unavailable,
+                  fmt::format("cannot listen on {}:{}: {}", m_impl->options.host, port, ec.message()),
+                  "server.port");
+    }
+  }
+  for (auto& w : m_impl->workers) {
+    tcp::endpoint ep(address, port);
+    auto& a = w->acceptor;
+    a.open(ep.protocol(), ec);
+    if (!ec) {
+      a.set_option(asio::socket_base::reuse_address(true), ec);
+      using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+      a.set_option(reuse_port(true), ec);
+      a.bind(ep, ec);
+    }
+    if (!ec) {
+      a.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      return fail(Errc::unavailable,
+                  fmt::format("cannot listen on {}:{}: {}", m_impl->options.host, port, ec.message()),
+                  "server.port");
+    }
+    port = a.local_endpoint().port(); // port 0: every acceptor shares the first one's
+  }
+  m_impl->bound_port = port;
+  m_impl->signals.emplace(m_impl->control, SIGINT, SIGTERM);
+  return {};
+}
+
+std::uint16_t HttpServer::port() const {
+  return m_impl->bound_port;
+}
+bool HttpServer::draining() const {
+  return m_impl->draining.load();
+}
+std::size_t HttpServer::active_connections() const {
+  return m_impl->active.load();
+}
+std::uint64_t HttpServer::connections_accepted() const {
+  return m_impl->accepted.load();
+}
+unsigned HttpServer::threads() const {
+  return static_cast<unsigned>(m_impl->workers.size());
+}
+
+void HttpServer::on_drain(std::function<void()> hook) {
+  m_impl->drain_hooks.push_back(std::move(hook));
+}
+
+void HttpServer::stop() {
+  asio::post(m_impl->control, [impl = m_impl.get()] { impl->begin_drain(); });
+}
+
+void HttpServer::run() {
+  auto& impl = *m_impl;
+  for (auto& w : impl.workers) {
+    asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
+    asio::co_spawn(w->ioc, sweep_loop(*w), asio::detached);
+    w->thread = std::thread([wp = w.get()] { wp->ioc.run(); });
+  }
+  if (!impl.signals) {
+    impl.signals.emplace(impl.control, SIGINT, SIGTERM);
+  }
+  asio::signal_set& signals = *impl.signals;
+  asio::steady_timer poll(impl.control);
+  std::chrono::steady_clock::time_point deadline{};
+  bool forced = false;
+  bool finished = false;
+
+  // Drain watch: poll every 20 ms until the connections are gone or the deadline passes.
+  std::function<void()> watch = [&] {
+    if (impl.active.load() == 0) {
+      finished = true;
+      signals.cancel();
+      return;
+    }
+    if (!forced && std::chrono::steady_clock::now() >= deadline) {
+      spdlog::warn("shutdown timeout: closing {} connection(s)", impl.active.load());
+      impl.force_close();
+      forced = true;
+    }
+    poll.expires_after(std::chrono::milliseconds(20));
+    poll.async_wait([&](beast::error_code ec) {
+      if (!ec) {
+        watch();
+      }
+    });
+  };
+  auto start_drain = [&] {
+    if (deadline != std::chrono::steady_clock::time_point{}) {
+      return;
+    }
+    deadline = std::chrono::steady_clock::now() + impl.options.shutdown_timeout;
+    impl.begin_drain();
+    watch();
+  };
+  std::function<void(beast::error_code, int)> on_signal = [&](beast::error_code ec, int sig) {
+    if (ec) {
+      return;
+    }
+    if (impl.draining.load()) {
+      spdlog::warn("second signal {}: closing now", sig);
+      impl.force_close();
+      forced = true;
+    } else {
+      spdlog::info("signal {}: shutting down", sig);
+      start_drain();
+    }
+    if (!finished) {
+      signals.async_wait(on_signal);
+    }
+  };
+  signals.async_wait(on_signal);
+  // stop() posts begin_drain directly; route it through start_drain so the watch runs.
+  impl.drain_hooks.insert(impl.drain_hooks.begin(), [&] {
+    if (deadline == std::chrono::steady_clock::time_point{}) {
+      deadline = std::chrono::steady_clock::now() + impl.options.shutdown_timeout;
+      asio::post(impl.control, watch);
+    }
+  });
+  impl.control.run();
+  for (auto& w : impl.workers) {
+    if (w->thread.joinable()) {
+      w->thread.join();
+    }
+  }
+  spdlog::info("stopped");
+}
+
+} // namespace mp::net

@@ -1,0 +1,86 @@
+// The core endpoints: liveness, readiness, Prometheus exposition, the JSON snapshot.
+
+#include "serve/service.hpp"
+#include "util/clock.hpp"
+
+#include <rapidjson/stringbuffer.h>
+
+namespace mp::serve {
+
+void Service::register_metrics() {
+  m_requests =
+      &m_registry.counter("mp_http_requests_total", "HTTP requests answered", {"route", "method", "status"});
+  m_latency = &m_registry.histogram("mp_http_request_duration_seconds",
+                                    "Time from a request's arrival at its handler to its answer",
+                                    {"route", "status"});
+  m_protocol_errors = &m_registry.counter(
+      "mp_http_protocol_errors_total",
+      "Requests the server refused before routing (400 malformed, 413, 431, 503 over max_connections)",
+      {"status"});
+  m_auth_failures = &m_registry.counter("mp_http_auth_failures_total",
+                                        "Requests refused by authentication or scope", {"reason"});
+  m_registry.gauge("mp_build_info", "Build information; always 1", {"version"}).with({MP_VERSION}).set(1);
+  m_registry.gauge("mp_process_start_time_seconds", "Start time of the process since the Unix epoch")
+      .with({})
+      .set(m_start_unix);
+  auto& active = m_registry.gauge("mp_http_connections_active", "Open HTTP connections").with({});
+  auto& accepted =
+      m_registry.counter("mp_http_connections_accepted_total", "HTTP connections accepted").with({});
+  m_registry.on_collect([this, &active, &accepted] {
+    active.set(static_cast<double>(m_server->active_connections()));
+    accepted.set(m_server->connections_accepted());
+  });
+}
+
+void Service::add_core_routes() {
+  route("GET", "/healthz", Access::open, [](Call& c) { c.reply.json(R"({"status":"ok"})"); });
+
+  route("GET", "/readyz", Access::open, [this](Call& c) {
+    if (draining()) {
+      c.reply.json(R"({"status":"draining","checks":{"http":"draining"}})", 503);
+    } else {
+      c.reply.json(R"({"status":"ready","checks":{"http":"ok"}})");
+    }
+  });
+
+  route("GET", "/metrics", Access::admin, [this](Call& c) {
+    net::Response r;
+    r.body = m_registry.prometheus_text();
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    c.reply.send(std::move(r));
+  });
+
+  route("GET", "/api/performance/metrics", Access::admin, [this](Call& c) {
+    rapidjson::StringBuffer buf;
+    util::JsonWriter w(buf);
+    const std::uint64_t total = requests_total();
+    const std::uint64_t errors = server_errors_total();
+    w.StartObject();
+    util::write_key(w, "timestamp");
+    w.Double(util::to_unix_seconds(std::chrono::system_clock::now()));
+    util::write_kv(w, "version", MP_VERSION);
+    util::write_key(w, "uptime_seconds");
+    w.Double(uptime_seconds());
+    util::write_key(w, "http");
+    w.StartObject();
+    util::write_key(w, "requests_total");
+    w.Uint64(total);
+    util::write_key(w, "server_errors_total");
+    w.Uint64(errors);
+    util::write_key(w, "error_rate_percent");
+    w.Double(total ? 100.0 * static_cast<double>(errors) / static_cast<double>(total) : 0.0);
+    util::write_key(w, "connections_active");
+    w.Uint64(active_connections());
+    util::write_key(w, "response_time_ms");
+    w.StartObject();
+    metrics::write_latency_summary(w, latency_all());
+    w.EndObject();
+    w.EndObject();
+    util::write_key(w, "metrics");
+    m_registry.write_json(w);
+    w.EndObject();
+    c.reply.json(std::string(buf.GetString(), buf.GetSize()));
+  });
+}
+
+} // namespace mp::serve

@@ -1,0 +1,205 @@
+#include "serve/service.hpp"
+#include "util/clock.hpp"
+
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <fmt/format.h>
+
+namespace mp::serve {
+
+namespace {
+
+constexpr std::array<std::string_view, 8> k_methods = {"GET",   "POST", "PUT",     "DELETE",
+                                                       "PATCH", "HEAD", "OPTIONS", "other"};
+
+std::uint32_t method_index(std::string_view m) {
+  for (std::uint32_t i = 0; i + 1 < k_methods.size(); ++i) {
+    if (k_methods[i] == m) {
+      return i;
+    }
+  }
+  return static_cast<std::uint32_t>(k_methods.size() - 1);
+}
+
+// Route indexes for requests that match no route; they share one label each so that
+// scanners cannot grow the series count.
+constexpr std::uint32_t k_route_unmatched = 0xfffe;
+constexpr std::uint32_t k_route_unauthorized = 0xfffd;
+
+} // namespace
+
+bool is_loopback(std::string_view host) {
+  if (host == "localhost") {
+    return true;
+  }
+  const std::string h(host);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, h.c_str(), buf) == 1) {
+    return buf[0] == 127;
+  }
+  if (inet_pton(AF_INET6, h.c_str(), buf) == 1) {
+    static constexpr unsigned char k_v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::equal(buf, buf + 16, k_v6_loopback);
+  }
+  return false;
+}
+
+void Reply::send(net::Response r) const {
+  const int status = r.status;
+  m_responder.send(std::move(r));
+  m_service->record(m_route, m_method, status, std::chrono::steady_clock::now() - m_start);
+}
+
+Service::Service(const config::Config& cfg)
+    : m_config(cfg), m_started(std::chrono::steady_clock::now()),
+      m_start_unix(util::to_unix_seconds(std::chrono::system_clock::now())) {
+}
+
+Service::~Service() = default;
+
+Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
+  std::unique_ptr<Service> s(new Service(cfg));
+  if (!cfg.auth.keys_file.empty()) {
+    if (auto ok = s->m_keys.add_file(cfg.auth.keys_file); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  if (auto ok = s->m_keys.add_list(cfg.auth.api_keys, "auth.api_keys"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (s->m_keys.empty() && !is_loopback(cfg.server.host) && !cfg.server.insecure) {
+    return fail(Errc::config,
+                fmt::format("refusing to serve {} with no API keys: configure auth.keys_file or "
+                            "MP_API_KEYS, bind 127.0.0.1, or pass --insecure",
+                            cfg.server.host),
+                "server.host");
+  }
+  net::ServerOptions o;
+  o.host = cfg.server.host;
+  o.port = static_cast<std::uint16_t>(cfg.server.port);
+  o.threads = static_cast<unsigned>(cfg.server.threads);
+  o.max_body_bytes = static_cast<std::size_t>(cfg.server.max_body_bytes);
+  o.max_header_bytes = static_cast<std::size_t>(cfg.server.max_header_bytes);
+  o.read_timeout = std::chrono::milliseconds(cfg.server.read_timeout_ms);
+  o.idle_timeout = std::chrono::milliseconds(cfg.server.idle_timeout_ms);
+  o.write_timeout = std::chrono::milliseconds(cfg.server.write_timeout_ms);
+  o.max_pipelined = static_cast<std::size_t>(cfg.server.max_pipelined_requests);
+  o.max_connections = static_cast<std::size_t>(cfg.server.max_connections);
+  o.shutdown_timeout = std::chrono::milliseconds(cfg.server.shutdown_timeout_ms);
+  auto* raw = s.get();
+  s->m_server = std::make_unique<net::HttpServer>(
+      std::move(o), [raw](const net::Request& req, net::Responder r) { raw->handle(req, std::move(r)); },
+      [raw](int status) { raw->m_protocol_errors->with({std::to_string(status)}).inc(); });
+  s->register_metrics();
+  s->add_core_routes();
+  return s;
+}
+
+void Service::route(std::string method, std::string pattern, Access access, RouteHandler handler) {
+  m_router.add(std::move(method), std::move(pattern), access);
+  m_handlers.push_back(std::move(handler));
+}
+
+Expected<void> Service::listen() {
+  return m_server->listen();
+}
+
+void Service::run() {
+  spdlog::info("listening on http://{}:{} ({} I/O threads, {})",
+               m_config.server.host.find(':') != std::string::npos ? "[" + m_config.server.host + "]"
+                                                                   : m_config.server.host,
+               port(), m_server->threads(),
+               m_keys.empty() ? "no API keys: open on loopback"
+                              : fmt::format("{} API key(s)", m_keys.size()));
+  m_server->run();
+}
+
+double Service::uptime_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
+}
+
+util::Histogram Service::latency_all() const {
+  return m_latency_all.snapshot();
+}
+
+void Service::handle(const net::Request& req, net::Responder responder) {
+  const std::uint32_t method = method_index(req.method());
+  RouteMatch m = m_router.match(req.method(), req.path());
+  const bool open_route = m.kind == RouteMatch::Kind::found && m_router.access(m.index) == Access::open;
+  auth::Principal who;
+  if (!open_route) {
+    const auto token = auth::KeyStore::bearer_token(req.header("Authorization"));
+    switch (m_keys.check(token, who)) {
+    case auth::AuthResult::ok: break;
+    case auth::AuthResult::missing: {
+      m_auth_failures->with({"missing"}).inc();
+      net::Response r =
+          net::Response::error(401, "unauthorized", "missing API key: send 'Authorization: Bearer <key>'");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      Reply(this, std::move(responder), k_route_unauthorized, method).send(std::move(r));
+      return;
+    }
+    case auth::AuthResult::invalid: {
+      m_auth_failures->with({"invalid"}).inc();
+      net::Response r = net::Response::error(401, "unauthorized", "invalid API key");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      Reply(this, std::move(responder), k_route_unauthorized, method).send(std::move(r));
+      return;
+    }
+    }
+  }
+  if (m.kind == RouteMatch::Kind::no_path) {
+    Reply(this, std::move(responder), k_route_unmatched, method)
+        .error(404, "not_found", fmt::format("no route for {} {}", req.method(), req.path()));
+    return;
+  }
+  if (m.kind == RouteMatch::Kind::wrong_method) {
+    net::Response r = net::Response::error(
+        405, "method_not_allowed",
+        fmt::format("{} does not allow {} (allowed: {})", req.path(), req.method(), m.allowed));
+    r.headers.emplace_back("Allow", m.allowed);
+    Reply(this, std::move(responder), k_route_unmatched, method).send(std::move(r));
+    return;
+  }
+  Reply reply(this, std::move(responder), static_cast<std::uint32_t>(m.index), method);
+  if (m_router.access(m.index) == Access::admin && !who.is_admin()) {
+    m_auth_failures->with({"forbidden"}).inc();
+    reply.error(403, "forbidden", fmt::format("{} needs an admin key", m_router.pattern(m.index)));
+    return;
+  }
+  Call call{req, m.params, who, reply};
+  m_handlers[m.index](call);
+}
+
+void Service::record(std::uint32_t route, std::uint32_t method, int status, std::chrono::nanoseconds took) {
+  m_requests_total.fetch_add(1, std::memory_order_relaxed);
+  if (status >= 500) {
+    m_server_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  m_latency_all.record(took);
+  const std::uint32_t key = (route << 16) | (method << 12) | static_cast<std::uint32_t>(status & 0xfff);
+  Series series{};
+  {
+    std::lock_guard lock(m_series_mutex);
+    auto it = m_series.find(key);
+    if (it != m_series.end()) {
+      series = it->second;
+    }
+  }
+  if (!series.count) {
+    const std::string route_label = route == k_route_unmatched      ? "unmatched"
+                                    : route == k_route_unauthorized ? "unauthorized"
+                                                                    : m_router.pattern(route);
+    const std::string status_label = std::to_string(status);
+    series.count = &m_requests->with({route_label, k_methods[method], status_label});
+    series.latency = &m_latency->with({route_label, status_label});
+    std::lock_guard lock(m_series_mutex);
+    m_series.emplace(key, series);
+  }
+  series.count->inc();
+  series.latency->observe(took);
+}
+
+} // namespace mp::serve

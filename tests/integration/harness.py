@@ -1,0 +1,141 @@
+"""Shared helpers for the integration tests: start the real binaries, talk raw HTTP.
+
+Every process started here is stopped by its PID when the test ends.
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+BUILD_DIR = os.environ.get("MP_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SOURCE_DIR = os.environ.get("MP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def tool(name):
+    return os.path.join(BUILD_DIR, "tools", name)
+
+
+def run_tool(name, *args, env=None, timeout=20):
+    """Runs a tool to completion; returns CompletedProcess with text output."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([tool(name), *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class Server:
+    """A running mp-serve on a free loopback port."""
+
+    def __init__(self, *args, env=None):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MP_")}
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([tool("mp-serve"), "--port", "0", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=full_env,
+                                     stdin=subprocess.DEVNULL)
+        self.stderr_lines = []
+        self._port_found = threading.Event()
+        self.port = None
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+        if not self._port_found.wait(15):
+            self.kill()
+            raise RuntimeError("mp-serve did not start:\n" + "".join(self.stderr_lines))
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line)
+            m = re.search(r"listening on http://\[?[^\]\s]+\]?:(\d+)", line)
+            if m and self.port is None:
+                self.port = int(m.group(1))
+                self._port_found.set()
+        self._port_found.set()
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        """One request on a fresh connection; returns (status, headers dict, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+    def get_json(self, path, headers=None):
+        status, hdrs, body = self.request("GET", path, headers=headers)
+        return status, json.loads(body)
+
+    def connect(self, timeout=10):
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def terminate(self, timeout=15):
+        """SIGTERM, then wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._reader.join(5)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log(self):
+        return "".join(self.stderr_lines)
+
+
+def recv_all(sock, until_closed=True, limit=1 << 20):
+    """Reads until the peer closes (or the socket times out)."""
+    chunks = []
+    try:
+        while sum(map(len, chunks)) < limit:
+            data = sock.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return b"".join(chunks)
+
+
+def parse_responses(data):
+    """Splits raw bytes into a list of (status, headers, body) for Content-Length responses."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            break
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        out.append((status, headers, rest[:n]))
+        data = rest[n:]
+    return out
+
+
+class ServerTest(unittest.TestCase):
+    """A test case with one server per test class."""
+
+    server_args = ()
+    server_env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(*cls.server_args, env=cls.server_env)
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.terminate()
+        if code != 0:
+            raise AssertionError(f"mp-serve exited {code}:\n{cls.server.log()}")
