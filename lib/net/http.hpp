@@ -61,7 +61,8 @@ private:
 struct Response {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  /// Must outlive the response: a literal, as every caller uses.
+  std::string_view content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
 
   /// A JSON error object `{"error":{"code","message","field"?}}`.
@@ -70,17 +71,23 @@ struct Response {
   static Response json(std::string body, int status = 200);
 };
 
-struct ReplyState;
+struct Slot;
 
-/// Answers one request. Copyable; the first send() wins, later ones are ignored.
-/// Thread-safe.
+/// Answers one request. Copyable; the first send() wins, later ones are ignored; when
+/// the last copy is destroyed unanswered, the client gets a 500. Thread-safe.
 class Responder {
 public:
-  explicit Responder(std::shared_ptr<ReplyState> state) : m_state(std::move(state)) {}
+  explicit Responder(std::shared_ptr<Slot> slot);
+  Responder(const Responder& other);
+  Responder(Responder&& other) noexcept = default;
+  Responder& operator=(const Responder& other);
+  Responder& operator=(Responder&& other) noexcept;
+  ~Responder();
   void send(Response response) const;
 
 private:
-  std::shared_ptr<ReplyState> m_state;
+  void release();
+  std::shared_ptr<Slot> m_slot;
 };
 
 using Handler = std::function<void(const Request&, Responder)>;

@@ -35,6 +35,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <fmt/format.h>
@@ -52,6 +53,36 @@ namespace {
 constexpr auto k_nothrow = asio::as_tuple(asio::use_awaitable);
 using Message = http::request<http::string_body>;
 const std::string k_server_header = "mp/" MP_VERSION;
+
+// "HTTP/1.1 200 OK\r\nServer: mp/x.y.z\r\n" for every status, built once: the response
+// head is appended by hand because formatting it was 12% of a request's instructions.
+const std::string& status_prefix(int status) {
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> t(600);
+    for (int code = 100; code < 600; ++code) {
+      const auto reason = http::obsolete_reason(static_cast<http::status>(code));
+      t[static_cast<std::size_t>(code)] = "HTTP/1.1 " + std::to_string(code) + " " + std::string(reason) +
+                                          "\r\nServer: " + k_server_header + "\r\n";
+    }
+    return t;
+  }();
+  return table[static_cast<std::size_t>(status >= 100 && status < 600 ? status : 500)];
+}
+
+void append_head(std::string& out, const Response& r, unsigned version) {
+  const std::size_t at = out.size();
+  out += status_prefix(r.status);
+  if (version == 10) {
+    out[at + 7] = '0'; // "HTTP/1.0"
+  }
+  out += "Content-Type: ";
+  out += r.content_type;
+  out += "\r\nContent-Length: ";
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, r.body.size());
+  out.append(digits, end);
+  out += "\r\n";
+}
 } // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -129,34 +160,22 @@ struct HttpServer::Impl {
   void force_close();
 };
 
-/// One request's place in its connection's response order.
+/// One request's place in its connection's response order, and the state its
+/// Responders share (one allocation per request for both).
 struct Slot {
   Message message;
   Request request;
   std::optional<Response> response;
   bool close_after = false; ///< the connection ends after this response
   bool linger = false;      ///< the client may still be sending: read and discard before closing
-};
-
-struct ReplyState {
   std::weak_ptr<Session> session;
-  std::shared_ptr<Slot> slot;
   asio::any_io_executor executor;
+  std::atomic<int> responders{0}; ///< live Responder copies
   std::atomic<bool> sent{false};
 
-  void deliver(Response r) {
-    if (!sent.exchange(true)) {
-      deliver_unchecked(std::move(r));
-    }
-  }
-  ~ReplyState() {
-    if (!sent.exchange(true)) {
-      deliver_unchecked(Response::error(500, "internal", "the handler did not answer"));
-    }
-  }
-
-private:
-  void deliver_unchecked(Response r);
+  /// Hands `r` to the session on its own thread (inline when already there); only the
+  /// first call counts.
+  static void deliver(const std::shared_ptr<Slot>& slot, Response r);
 };
 
 // ---------------------------------------------------------------------------------------
@@ -258,17 +277,54 @@ private:
   bool m_closed = false;
 };
 
-void ReplyState::deliver_unchecked(Response r) {
-  asio::dispatch(executor, [session = session, slot = slot, r = std::move(r)]() mutable {
-    if (auto s = session.lock()) {
+void Slot::deliver(const std::shared_ptr<Slot>& slot, Response r) {
+  if (slot->sent.exchange(true)) {
+    return;
+  }
+  asio::dispatch(slot->executor, [slot, r = std::move(r)]() mutable {
+    if (auto s = slot->session.lock()) {
       s->complete(slot, std::move(r));
     }
   });
 }
 
-void Responder::send(Response response) const {
-  m_state->deliver(std::move(response));
+Responder::Responder(std::shared_ptr<Slot> slot) : m_slot(std::move(slot)) { m_slot->responders.fetch_add(1); }
+
+Responder::Responder(const Responder& other) : m_slot(other.m_slot) {
+  if (m_slot) {
+    m_slot->responders.fetch_add(1);
+  }
 }
+
+Responder& Responder::operator=(const Responder& other) {
+  if (this != &other) {
+    release();
+    m_slot = other.m_slot;
+    if (m_slot) {
+      m_slot->responders.fetch_add(1);
+    }
+  }
+  return *this;
+}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    release();
+    m_slot = std::move(other.m_slot);
+  }
+  return *this;
+}
+
+Responder::~Responder() { release(); }
+
+void Responder::release() {
+  if (m_slot && m_slot->responders.fetch_sub(1) == 1 && !m_slot->sent.load()) {
+    Slot::deliver(m_slot, Response::error(500, "internal", "the handler did not answer"));
+  }
+  m_slot.reset();
+}
+
+void Responder::send(Response response) const { Slot::deliver(m_slot, std::move(response)); }
 
 void Session::push_error(int status, std::string_view code, std::string message) {
   auto slot = std::make_shared<Slot>();
@@ -291,16 +347,14 @@ void Session::dispatch(const std::shared_ptr<Slot>& slot) {
   r.m_body = &m.body();
   r.m_remote = &m_remote;
 
-  auto state = std::make_shared<ReplyState>();
-  state->session = weak_from_this();
-  state->slot = slot;
-  state->executor = m_socket.get_executor();
+  slot->session = weak_from_this();
+  slot->executor = m_socket.get_executor();
   m_in_dispatch = true;
   try {
-    m_worker.server.handler(r, Responder(std::move(state)));
+    m_worker.server.handler(r, Responder(slot));
   } catch (const std::exception& e) {
     spdlog::error("handler for {} {} threw: {}", r.method(), r.path(), e.what());
-    complete(slot, Response::error(500, "internal", "internal error"));
+    Slot::deliver(slot, Response::error(500, "internal", "internal error"));
   }
   m_in_dispatch = false;
 }
@@ -423,11 +477,7 @@ asio::awaitable<void> Session::flush() {
       const unsigned version = slot->message.version() == 10 ? 10 : 11;
       last = slot->close_after || (draining() && m_reading_done && count + 1 == m_pending.size());
       linger = slot->linger;
-      const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
-      fmt::format_to(std::back_inserter(m_wire),
-                     "HTTP/1.{} {} {}\r\nServer: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-                     version == 10 ? 0 : 1, r.status, std::string_view(reason), k_server_header,
-                     r.content_type, r.body.size());
+      append_head(m_wire, r, version);
       if (last) {
         m_wire += "Connection: close\r\n";
       } else if (version == 10) {

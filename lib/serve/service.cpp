@@ -100,6 +100,34 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
 void Service::route(std::string method, std::string pattern, Access access, RouteHandler handler) {
   m_router.add(std::move(method), std::move(pattern), access);
   m_handlers.push_back(std::move(handler));
+  m_route_series.push_back(std::make_unique<RouteSeries>());
+}
+
+const Service::Series& Service::series_for(std::uint32_t route, std::uint32_t method, int status) {
+  const bool fast = route < m_route_series.size() && status >= 100 && status < 600;
+  if (fast) {
+    if (const Series* s = m_route_series[route]->by_status[static_cast<std::size_t>(status - 100)].load(
+            std::memory_order_acquire)) {
+      return *s;
+    }
+  }
+  const std::uint32_t key = (route << 16) | (method << 12) | static_cast<std::uint32_t>(status & 0xfff);
+  std::lock_guard lock(m_series_mutex);
+  auto& slot = m_series[key];
+  if (!slot) {
+    const std::string route_label = route == k_route_unmatched      ? "unmatched"
+                                    : route == k_route_unauthorized ? "unauthorized"
+                                                                    : m_router.pattern(route);
+    const std::string status_label = std::to_string(status);
+    slot = std::make_unique<Series>();
+    slot->count = &m_requests->with({route_label, k_methods[method], status_label});
+    slot->latency = &m_latency->with({route_label, status_label});
+  }
+  if (fast) {
+    m_route_series[route]->by_status[static_cast<std::size_t>(status - 100)].store(slot.get(),
+                                                                                   std::memory_order_release);
+  }
+  return *slot;
 }
 
 Expected<void> Service::listen() {
@@ -179,25 +207,7 @@ void Service::record(std::uint32_t route, std::uint32_t method, int status, std:
     m_server_errors.fetch_add(1, std::memory_order_relaxed);
   }
   m_latency_all.record(took);
-  const std::uint32_t key = (route << 16) | (method << 12) | static_cast<std::uint32_t>(status & 0xfff);
-  Series series{};
-  {
-    std::lock_guard lock(m_series_mutex);
-    auto it = m_series.find(key);
-    if (it != m_series.end()) {
-      series = it->second;
-    }
-  }
-  if (!series.count) {
-    const std::string route_label = route == k_route_unmatched      ? "unmatched"
-                                    : route == k_route_unauthorized ? "unauthorized"
-                                                                    : m_router.pattern(route);
-    const std::string status_label = std::to_string(status);
-    series.count = &m_requests->with({route_label, k_methods[method], status_label});
-    series.latency = &m_latency->with({route_label, status_label});
-    std::lock_guard lock(m_series_mutex);
-    m_series.emplace(key, series);
-  }
+  const Series& series = series_for(route, method, status);
   series.count->inc();
   series.latency->observe(took);
 }

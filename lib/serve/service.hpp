@@ -8,6 +8,8 @@
 #include "net/http.hpp"
 #include "serve/router.hpp"
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -87,9 +89,15 @@ private:
   void register_metrics();
 
   struct Series {
-    metrics::Counter* count;
-    metrics::Histogram* latency;
+    metrics::Counter* count = nullptr;
+    metrics::Histogram* latency = nullptr;
   };
+  /// Lock-free lookup of a matched route's series by status (the hot path); unmatched
+  /// requests go through the locked map.
+  struct RouteSeries {
+    std::array<std::atomic<const Series*>, 500> by_status{};
+  };
+  const Series& series_for(std::uint32_t route, std::uint32_t method, int status);
 
   config::Config m_config;
   auth::KeyStore m_keys;
@@ -104,8 +112,9 @@ private:
   metrics::Family<metrics::Histogram>* m_latency = nullptr;
   metrics::Family<metrics::Counter>* m_protocol_errors = nullptr;
   metrics::Family<metrics::Counter>* m_auth_failures = nullptr;
+  std::vector<std::unique_ptr<RouteSeries>> m_route_series; ///< index: route
   std::mutex m_series_mutex;
-  std::unordered_map<std::uint32_t, Series> m_series;
+  std::unordered_map<std::uint32_t, std::unique_ptr<Series>> m_series;
   util::AtomicHistogram m_latency_all;
   std::atomic<std::uint64_t> m_requests_total{0};
   std::atomic<std::uint64_t> m_server_errors{0};
