@@ -56,6 +56,11 @@ const std::string k_server_header = "mp/" MP_VERSION;
 
 // "HTTP/1.1 200 OK\r\nServer: mp/x.y.z\r\n" for every status, built once: the response
 // head is appended by hand because formatting it was 12% of a request's instructions.
+bool wants_continue(const Message& m) {
+  auto it = m.find(http::field::expect);
+  return it != m.end() && beast::iequals(it->value(), "100-continue") && m.version() >= 11;
+}
+
 const std::string& status_prefix(int status) {
   static const std::vector<std::string> table = [] {
     std::vector<std::string> t(600);
@@ -214,9 +219,12 @@ public:
     m_reader_wake.cancel();
   }
 
-  /// Closes the socket if a read or write has run past its deadline.
+  /// Closes the socket if a read or write has run past its deadline. A connection
+  /// waiting for its next request while an answer is still being computed (a long
+  /// poll) is not idle: its idle clock starts when the answer has been written.
   void sweep(Clock::time_point now) {
-    if (now >= m_read_deadline || now >= m_write_deadline) {
+    const bool waiting_on_us = m_idle && !m_pending.empty();
+    if ((now >= m_read_deadline && !waiting_on_us) || now >= m_write_deadline) {
       close();
     }
   }
@@ -256,7 +264,7 @@ private:
   asio::awaitable<bool> read_request(http::request_parser<http::string_body>& parser);
   asio::awaitable<void> flush();
   asio::awaitable<void> linger_close();
-  void push_error(int status, std::string_view code, std::string message);
+  void push_error(int status, std::string_view code, std::string_view message);
   void dispatch(const std::shared_ptr<Slot>& slot);
 
   Worker& m_worker;
@@ -288,7 +296,9 @@ void Slot::deliver(const std::shared_ptr<Slot>& slot, Response r) {
   });
 }
 
-Responder::Responder(std::shared_ptr<Slot> slot) : m_slot(std::move(slot)) { m_slot->responders.fetch_add(1); }
+Responder::Responder(std::shared_ptr<Slot> slot) : m_slot(std::move(slot)) {
+  m_slot->responders.fetch_add(1);
+}
 
 Responder::Responder(const Responder& other) : m_slot(other.m_slot) {
   if (m_slot) {
@@ -315,7 +325,9 @@ Responder& Responder::operator=(Responder&& other) noexcept {
   return *this;
 }
 
-Responder::~Responder() { release(); }
+Responder::~Responder() {
+  release();
+}
 
 void Responder::release() {
   if (m_slot && m_slot->responders.fetch_sub(1) == 1 && !m_slot->sent.load()) {
@@ -324,9 +336,11 @@ void Responder::release() {
   m_slot.reset();
 }
 
-void Responder::send(Response response) const { Slot::deliver(m_slot, std::move(response)); }
+void Responder::send(Response response) const {
+  Slot::deliver(m_slot, std::move(response));
+}
 
-void Session::push_error(int status, std::string_view code, std::string message) {
+void Session::push_error(int status, std::string_view code, std::string_view message) {
   auto slot = std::make_shared<Slot>();
   slot->response = Response::error(status, code, message);
   slot->close_after = true;
@@ -366,6 +380,7 @@ asio::awaitable<bool> Session::read_request(http::request_parser<http::string_bo
   parser.body_limit(m_options.max_body_bytes);
   parser.eager(true);
   bool started = false;
+  bool continued = false;
   for (;;) {
     if (m_buffer.size() > 0) {
       if (!started) {
@@ -396,6 +411,19 @@ asio::awaitable<bool> Session::read_request(http::request_parser<http::string_bo
       if (used > 0 && m_buffer.size() > 0) {
         continue; // the parser took part of the buffer; offer it the rest
       }
+      if (parser.is_header_done() && !continued && wants_continue(parser.get())) {
+        // curl and most clients wait up to a second for this before sending a body.
+        continued = true;
+        if (!m_writing) {
+          static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+          m_write_deadline = Clock::now() + m_options.write_timeout;
+          auto [wec, wn] = co_await asio::async_write(m_socket, asio::buffer(k_continue), k_nothrow);
+          m_write_deadline = Clock::time_point::max();
+          if (wec) {
+            co_return false;
+          }
+        }
+      }
     }
     if (!started) {
       if (draining()) {
@@ -416,7 +444,8 @@ asio::awaitable<bool> Session::read_request(http::request_parser<http::string_bo
       push_error(431, "headers_too_large", "request does not fit the read buffer");
       co_return false;
     }
-    const std::size_t room = std::min<std::size_t>(16 * 1024, m_buffer.max_size() - m_buffer.size());
+    const std::size_t room =
+        std::min<std::size_t>(std::size_t{16} * 1024, m_buffer.max_size() - m_buffer.size());
     auto [ec, n] = co_await m_socket.async_read_some(m_buffer.prepare(room), k_nothrow);
     m_idle = false;
     if (ec) {
@@ -499,6 +528,9 @@ asio::awaitable<void> Session::flush() {
     for (std::size_t i = 0; i < count && !m_pending.empty(); ++i) {
       m_pending.pop_front();
     }
+    if (m_idle) {
+      m_read_deadline = Clock::now() + m_options.idle_timeout;
+    }
     m_reader_wake.cancel();
     if (ec) {
       close();
@@ -536,7 +568,7 @@ asio::awaitable<void> Session::writer(std::shared_ptr<Session> /*keeps us alive*
 asio::awaitable<void> Session::linger_close() {
   beast::error_code ec;
   m_socket.shutdown(tcp::socket::shutdown_send, ec);
-  std::array<char, 16 * 1024> sink{};
+  std::array<char, std::size_t{16} * 1024> sink{};
   std::size_t total = 0;
   m_read_deadline = Clock::now() + std::chrono::seconds(2);
   while (total < (4u << 20)) {

@@ -85,6 +85,14 @@ class Endpoints(ServerTest):
         self.assertEqual([r[0] for r in responses], [200, 404, 200, 200, 200])
         self.assertEqual(responses[-1][1].get("connection"), "close")
 
+    def test_expect_100_continue_is_answered_before_the_body(self):
+        with self.server.connect(timeout=5) as s:
+            s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+            self.assertEqual(s.recv(4096), b"HTTP/1.1 100 Continue\r\n\r\n")
+            s.sendall(b"body")
+            data = s.recv(4096)
+        self.assertTrue(data.startswith(b"HTTP/1.1 405"), data)
+
     def test_http10_closes_unless_keep_alive(self):
         with self.server.connect() as s:
             s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
