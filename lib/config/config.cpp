@@ -21,7 +21,7 @@ using Ref = std::variant<std::int64_t*, double*, bool*, std::string*>;
 
 struct KeyDef {
   KeyInfo info;
-  Ref (*ref)(Config&);
+  Ref (*ref)(Config&) = nullptr;
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string_view> choices; ///< allowed strings; empty: any
@@ -282,7 +282,7 @@ struct Assign {
   }
 };
 
-Expected<void> apply_node(Config& cfg, const KeyDef& d, const toml::node& node, std::string where) {
+Expected<void> apply_node(Config& cfg, const KeyDef& d, const toml::node& node, const std::string& where) {
   Assign a{d, cfg, where};
   if (auto v = node.as_integer()) {
     return a.integer(v->get());

@@ -87,7 +87,7 @@ enum class Kind { integer, real, boolean, string };
 /// A key of the schema, for documentation and tests.
 struct KeyInfo {
   std::string_view key; ///< dotted: "server.port"
-  Kind kind;
+  Kind kind = Kind::string;
   std::string env;                           ///< MP_SERVER_PORT
   std::vector<std::string_view> env_aliases; ///< seed names (REDIS_HOST), lower precedence
   std::string_view help;

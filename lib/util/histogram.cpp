@@ -13,7 +13,7 @@ std::size_t index_of(std::uint64_t ns) noexcept {
   if (ns < k_linear) {
     return static_cast<std::size_t>(ns);
   }
-  const int k = std::bit_width(ns) - 1;
+  const int k = static_cast<int>(std::bit_width(ns)) - 1;
   const std::uint64_t sub = (ns >> (k - k_sub_bits)) - (std::uint64_t{1} << k_sub_bits);
   return static_cast<std::size_t>(
       k_linear + static_cast<std::uint64_t>(k - (k_sub_bits + 1)) * (std::uint64_t{1} << k_sub_bits) + sub);
