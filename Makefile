@@ -56,6 +56,9 @@ test: build
 ## bench: the benchmarks under bench/ (loopback only, bounded in time)
 bench: build
 	bench/http_baseline.sh --build-dir $(BUILD_DIR)
+	bench/cache_hit.sh --build-dir $(BUILD_DIR)
+	bench/analyser.sh --build-dir $(BUILD_DIR)
+	bench/pipeline_bench.py all --build-dir $(BUILD_DIR)
 
 ## format: clang-format every C++ source in place; format-check fails on a diff
 format:

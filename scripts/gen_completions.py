@@ -13,6 +13,7 @@ import sys
 TOOLS = ["mp-serve", "mp-bench", "mp-monitor", "mp-cache"]
 FILE_ARGS = {"FILE"}
 CHOICES = {"--log-level": "trace debug info warn error off", "--log-format": "text json",
+           "--provider": "local openai",
            "--format": "table json jsonl csv"}
 
 

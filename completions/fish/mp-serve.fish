@@ -11,3 +11,5 @@ complete -c mp-serve -s p -l port -r -f -d 'TCP port; 0 picks a free one (defaul
 complete -c mp-serve -s t -l threads -r -f -d 'I/O threads; 0 means one per core (default: 0)'
 complete -c mp-serve -l keys-file -r -F -d 'API keys file, one KEY[:SCOPE[:USER]] a line'
 complete -c mp-serve -l insecure -f -d 'Allow a non-loopback bind with no API keys'
+complete -c mp-serve -l provider -r -a 'local openai' -d 'AI provider: local|openai (default: local)'
+complete -c mp-serve -l openai-base-url -r -f -d 'OpenAI-compatible API base URL (key from $OPENAI_API_KEY)'

@@ -1,4 +1,5 @@
 #include "auth/keys.hpp"
+#include "util/strings.hpp"
 
 #include <cctype>
 #include <fmt/format.h>
@@ -8,15 +9,7 @@ namespace mp::auth {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+using util::trim;
 
 constexpr std::size_t k_min_key_length = 8;
 

@@ -88,7 +88,19 @@ std::vector<KeyDef> make_schema() {
        inf,
        {"trace", "debug", "info", "warn", "error", "off"}},
       {MP_KEY("log.format", log.format), "log line format", -inf, inf, {"text", "json"}},
-      {MP_KEY("ai_processing.num_workers", ai_processing.num_workers), "AI worker threads", 1, 1024},
+      {MP_KEY("ai_processing.provider", ai_processing.provider),
+       "AI provider",
+       -inf,
+       inf,
+       {"local", "openai"}},
+      {MP_KEY("ai_processing.prompt_version", ai_processing.prompt_version),
+       "prompt version; part of every cache key"},
+      {MP_KEY("ai_processing.num_workers", ai_processing.num_workers), "most AI worker threads", 1, 1024},
+      {MP_KEY("ai_processing.min_workers", ai_processing.min_workers), "fewest AI worker threads", 1, 1024},
+      {MP_KEY("ai_processing.max_wait_ms", ai_processing.max_wait_ms), "cap on a request's wait_ms", 0,
+       600'000},
+      {MP_KEY("ai_processing.max_batch", ai_processing.max_batch), "most requests in one batch call", 1,
+       100'000},
       {MP_KEY("ai_processing.cache.redis_host", ai_processing.cache.redis_host),
        "Redis host",
        -inf,
@@ -102,6 +114,55 @@ std::vector<KeyDef> make_schema() {
        {},
        {"REDIS_PORT"}},
       {MP_KEY("ai_processing.cache.redis_db", ai_processing.cache.redis_db), "Redis database", 0, 15},
+      {MP_KEY("ai_processing.cache.ttl_seconds", ai_processing.cache.ttl_seconds), "cached result lifetime",
+       1, 31'536'000},
+      {MP_KEY("ai_processing.cache.max_bytes", ai_processing.cache.max_bytes), "L1 cache byte budget", 0,
+       1e12},
+      {MP_KEY("ai_processing.cache.compression_level", ai_processing.cache.compression_level),
+       "zstd level of cached values", 1, 19},
+      {MP_KEY("ai_processing.queue.max_per_level", ai_processing.queue.max_per_level),
+       "queued requests per priority level; past it 429", 1, 10'000'000},
+      {MP_KEY("ai_processing.queue.aging_ms", ai_processing.queue.aging_ms),
+       "each period waited lifts a request one level; 0 disables aging", 0, 86'400'000},
+      {MP_KEY("ai_processing.records.ttl_seconds", ai_processing.records.ttl_seconds),
+       "how long finished request records stay readable", 1, 604'800},
+      {MP_KEY("ai_processing.records.max_entries", ai_processing.records.max_entries),
+       "most finished request records kept", 1, 100'000'000},
+      {MP_KEY("ai_processing.retry.max_attempts", ai_processing.retry.max_attempts),
+       "upstream attempts per request, the first included", 1, 100},
+      {MP_KEY("ai_processing.retry.base_delay_ms", ai_processing.retry.base_delay_ms),
+       "back-off base (full jitter)", 0, 3'600'000},
+      {MP_KEY("ai_processing.retry.max_delay_ms", ai_processing.retry.max_delay_ms),
+       "longest single back-off", 0, 3'600'000},
+      {MP_KEY("ai_processing.retry.max_total_wait_ms", ai_processing.retry.max_total_wait_ms),
+       "cap on all back-offs of one request", 0, 86'400'000},
+      {MP_KEY("ai_processing.circuit_breaker.failure_threshold",
+              ai_processing.circuit_breaker.failure_threshold),
+       "consecutive failed attempts that open the breaker; 0 never", 0, 1'000'000},
+      {MP_KEY("ai_processing.circuit_breaker.open_ms", ai_processing.circuit_breaker.open_ms),
+       "time the breaker stays open before a probe", 1, 3'600'000},
+      {MP_KEY("ai_processing.openai.base_url", ai_processing.openai.base_url),
+       "OpenAI-compatible API base (Ollama, llama.cpp, vLLM too)"},
+      {MP_KEY("ai_processing.openai.timeout_ms", ai_processing.openai.timeout_ms), "one upstream attempt", 1,
+       3'600'000},
+      {MP_KEY("ai_processing.openai.connect_timeout_ms", ai_processing.openai.connect_timeout_ms),
+       "connecting to the upstream", 1, 600'000},
+      {MP_KEY("ai_processing.openai.max_output_tokens", ai_processing.openai.max_output_tokens),
+       "answer size cap; also the cost estimate reserved", 1, 1'000'000},
+      {MP_KEY("ai_processing.openai.temperature", ai_processing.openai.temperature),
+       "sampling temperature; negative: not sent (gpt-5 models refuse any but their default)", -1, 2},
+      {MP_KEY("ai_processing.models.classification", ai_processing.models.classification),
+       "model for classification"},
+      {MP_KEY("ai_processing.models.summary", ai_processing.models.summary), "model for summary"},
+      {MP_KEY("ai_processing.models.action_items", ai_processing.models.action_items),
+       "model for action_items"},
+      {MP_KEY("ai_processing.models.analysis", ai_processing.models.analysis), "model for analysis"},
+      {MP_KEY("ai_processing.pricing.default_input_per_million",
+              ai_processing.pricing.default_input_per_million),
+       "dollars per million input tokens of an unpriced model", 0, 1e6},
+      {MP_KEY("ai_processing.pricing.default_output_per_million",
+              ai_processing.pricing.default_output_per_million),
+       "dollars per million output tokens of an unpriced model", 0, 1e6},
       {MP_KEY("ai_processing.rate_limiting.requests_per_minute",
               ai_processing.rate_limiting.requests_per_minute),
        "upstream requests per minute", 0, 1e9},
@@ -110,6 +171,8 @@ std::vector<KeyDef> make_schema() {
       {MP_KEY("ai_processing.rate_limiting.cost_limit_per_hour",
               ai_processing.rate_limiting.cost_limit_per_hour),
        "upstream spend per hour, in dollars", 0, 1e9},
+      {MP_KEY("ai_processing.rate_limiting.window_margin_ms", ai_processing.rate_limiting.window_margin_ms),
+       "added to the windows: grants arrive upstream a little later, and not all equally", 0, 60'000},
       {MP_KEY("websocket.max_total_connections", websocket.max_total_connections),
        "WebSocket connections in all", 1, 10'000'000},
       {MP_KEY("websocket.max_connections_per_pool", websocket.max_connections_per_pool),
@@ -299,12 +362,56 @@ Expected<void> apply_node(Config& cfg, const KeyDef& d, const toml::node& node, 
   return type_error(d, node.is_array() ? "an array" : "a date or time", where);
 }
 
+constexpr std::string_view k_price_table = "ai_processing.pricing.models";
+
+// [ai_processing.pricing.models."<model>"] input_per_million = .., output_per_million = ..
+// Model names are the user's, so this table is read here rather than from the schema.
+Expected<void> apply_prices(Config& cfg, const toml::table& models, std::string_view source) {
+  for (auto&& [name, node] : models) {
+    const std::string key = fmt::format("{}.{}", k_price_table, name.str());
+    const auto& src = node.source();
+    const std::string where = fmt::format(" ({}:{}:{})", source, src.begin.line, src.begin.column);
+    const auto* t = node.as_table();
+    if (!t) {
+      return fail(Errc::config,
+                  fmt::format("{}: expected a table of input_per_million, output_per_million{}", key, where),
+                  key);
+    }
+    ModelPrice price;
+    for (auto&& [field, value] : *t) {
+      const std::string fkey = key + "." + std::string(field.str());
+      const auto v = value.value<double>();
+      if (!v || *v < 0 || !std::isfinite(*v)) {
+        return fail(Errc::config, fmt::format("{}: expected a number >= 0{}", fkey, where), fkey);
+      }
+      if (field.str() == "input_per_million") {
+        price.input_per_million = *v;
+      } else if (field.str() == "output_per_million") {
+        price.output_per_million = *v;
+      } else {
+        return fail(
+            Errc::config,
+            fmt::format("unknown config key '{}'{} (input_per_million, output_per_million)", fkey, where),
+            fkey);
+      }
+    }
+    cfg.ai_processing.pricing.models[std::string(name.str())] = price;
+  }
+  return {};
+}
+
 Expected<void> apply_table(Config& cfg, const toml::table& table, const std::string& prefix,
                            std::string_view source) {
   for (auto&& [k, node] : table) {
     const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     const auto& src = node.source();
     const std::string where = fmt::format(" ({}:{}:{})", source, src.begin.line, src.begin.column);
+    if (const auto* sub = node.as_table(); sub && key == k_price_table) {
+      if (auto ok = apply_prices(cfg, *sub, source); !ok) {
+        return ok;
+      }
+      continue;
+    }
     if (const auto* sub = node.as_table()) {
       if (find_def(key)) {
         return fail(Errc::config, fmt::format("{}: expected a value, got a table{}", key, where), key);
@@ -474,6 +581,14 @@ std::string to_json(const Config& cfg_in, bool pretty) {
     }
     obj->AddMember(name, value, alloc);
   }
+  rapidjson::Value prices(rapidjson::kObjectType);
+  for (const auto& [model, price] : cfg.ai_processing.pricing.models) {
+    rapidjson::Value p(rapidjson::kObjectType);
+    p.AddMember("input_per_million", price.input_per_million, alloc);
+    p.AddMember("output_per_million", price.output_per_million, alloc);
+    prices.AddMember(rapidjson::Value(model.c_str(), alloc), p, alloc);
+  }
+  doc["ai_processing"]["pricing"].AddMember("models", prices, alloc);
   return util::to_json(doc, pretty);
 }
 

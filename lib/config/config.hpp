@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,18 +47,84 @@ struct CacheConfig {
   std::string redis_host = "localhost";
   std::int64_t redis_port = 6379;
   std::int64_t redis_db = 0;
+  std::int64_t ttl_seconds = 86'400;
+  std::int64_t max_bytes = 256 << 20; ///< L1 budget over compressed values
+  std::int64_t compression_level = 3; ///< zstd
+};
+
+struct QueueConfig {
+  std::int64_t max_per_level = 10'000;
+  std::int64_t aging_ms = 10'000; ///< each period waited lifts a request one level
+};
+
+struct RecordsConfig {
+  std::int64_t ttl_seconds = 3600;
+  std::int64_t max_entries = 100'000;
+};
+
+struct RetryConfig {
+  std::int64_t max_attempts = 4;
+  std::int64_t base_delay_ms = 500;
+  std::int64_t max_delay_ms = 20'000;
+  std::int64_t max_total_wait_ms = 60'000;
+};
+
+struct BreakerConfig {
+  std::int64_t failure_threshold = 5;
+  std::int64_t open_ms = 10'000;
+};
+
+struct OpenAiConfig {
+  std::string base_url = "https://api.openai.com/v1";
+  std::int64_t timeout_ms = 30'000;
+  std::int64_t connect_timeout_ms = 5'000;
+  std::int64_t max_output_tokens = 800;
+  double temperature = -1; ///< < 0: not sent (gpt-5 models accept only their default)
+};
+
+struct ModelsConfig {
+  std::string classification = "gpt-5-nano";
+  std::string summary = "gpt-5-mini";
+  std::string action_items = "gpt-5-mini";
+  std::string analysis = "gpt-5-mini";
+};
+
+/// Dollars per million tokens.
+struct ModelPrice {
+  double input_per_million = 0;
+  double output_per_million = 0;
+};
+
+struct PricingConfig {
+  double default_input_per_million = 1.0; ///< for models missing from `models`
+  double default_output_per_million = 4.0;
+  /// [ai_processing.pricing.models."gpt-5-nano"] input_per_million = 0.05 ...
+  std::map<std::string, ModelPrice> models = {{"gpt-5-nano", {0.05, 0.40}}, {"gpt-5-mini", {0.25, 2.00}}};
 };
 
 struct RateLimitConfig {
   std::int64_t requests_per_minute = 20;
   std::int64_t requests_per_hour = 1000;
   double cost_limit_per_hour = 10.0;
+  std::int64_t window_margin_ms = 1000; ///< slack for the delay between grant and arrival upstream
 };
 
 struct AiProcessingConfig {
-  std::int64_t num_workers = 4;
+  std::string provider = "local";
+  std::string prompt_version = "v1";
+  std::int64_t num_workers = 4; ///< the most workers
+  std::int64_t min_workers = 1;
+  std::int64_t max_wait_ms = 30'000; ///< cap on a request's wait_ms
+  std::int64_t max_batch = 1000;
   CacheConfig cache;
   RateLimitConfig rate_limiting;
+  QueueConfig queue;
+  RecordsConfig records;
+  RetryConfig retry;
+  BreakerConfig circuit_breaker;
+  OpenAiConfig openai;
+  ModelsConfig models;
+  PricingConfig pricing;
 };
 
 struct WebsocketConfig {

@@ -5,6 +5,8 @@
 
 #include <rapidjson/stringbuffer.h>
 
+#include <cmath>
+
 namespace mp::serve {
 
 void Service::register_metrics() {
@@ -30,6 +32,69 @@ void Service::register_metrics() {
     active.set(static_cast<double>(m_server->active_connections()));
     accepted.set(m_server->connections_accepted());
   });
+}
+
+// The pipeline under the seed's names: ai_response_time_ms, cache_hit_rate_percent,
+// ai_requests_per_minute, error_rate_percent, plus queue depth, workers and budget.
+void Service::write_ai_summary(util::JsonWriter& w) const {
+  const ai::PipelineStats s = m_pipeline->stats();
+  const auto depths = m_pipeline->queue_depths();
+  const auto limits = m_pipeline->limits();
+  const double hits = static_cast<double>(s.cache_hits + s.coalesced);
+  const double lookups = hits + static_cast<double>(s.cache_misses);
+  const double finished = static_cast<double>(s.completed + s.failed);
+  auto number = [&w](std::string_view key, double v) {
+    util::write_key(w, key);
+    w.Double(v);
+  };
+  util::write_key(w, "ai");
+  w.StartObject();
+  util::write_kv(w, "provider", m_pipeline->provider().name());
+  util::write_key(w, "requests_total");
+  w.Uint64(s.submitted);
+  util::write_key(w, "ai_requests_per_minute");
+  w.Uint64(s.requests_last_minute);
+  util::write_key(w, "completed_total");
+  w.Uint64(s.completed);
+  util::write_key(w, "failed_total");
+  w.Uint64(s.failed);
+  util::write_key(w, "rejected_total");
+  w.Uint64(s.rejected);
+  number("error_rate_percent", finished > 0 ? 100.0 * static_cast<double>(s.failed) / finished : 0.0);
+  number("cache_hit_rate_percent", lookups > 0 ? 100.0 * hits / lookups : 0.0);
+  util::write_key(w, "cache_hits_total");
+  w.Uint64(s.cache_hits);
+  util::write_key(w, "coalesced_total");
+  w.Uint64(s.coalesced);
+  util::write_key(w, "upstream_calls_total");
+  w.Uint64(s.upstream_calls);
+  util::write_key(w, "retries_total");
+  w.Uint64(s.retries);
+  number("cost_usd_total", s.cost_usd);
+  if (std::isfinite(limits.budget_left)) {
+    number("budget_remaining_usd", limits.budget_left);
+  }
+  util::write_key(w, "upstream_requests_last_minute");
+  w.Int64(limits.used_minute);
+  util::write_key(w, "ai_response_time_ms");
+  w.StartObject();
+  const auto& h = s.total_latency;
+  number("mean", h.mean_ns() / 1e6);
+  number("p50", static_cast<double>(h.quantile_ns(0.5)) / 1e6);
+  number("p95", static_cast<double>(h.quantile_ns(0.95)) / 1e6);
+  number("p99", static_cast<double>(h.quantile_ns(0.99)) / 1e6);
+  number("max", static_cast<double>(h.max_ns()) / 1e6);
+  w.EndObject();
+  util::write_key(w, "queue_depth");
+  w.StartObject();
+  for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
+    util::write_key(w, ai::k_priority_names[i]);
+    w.Uint64(depths[i]);
+  }
+  w.EndObject();
+  util::write_key(w, "workers_active");
+  w.Int(m_pipeline->active_workers());
+  w.EndObject();
 }
 
 void Service::add_core_routes() {
@@ -76,6 +141,7 @@ void Service::add_core_routes() {
     metrics::write_latency_summary(w, latency_all());
     w.EndObject();
     w.EndObject();
+    write_ai_summary(w);
     util::write_key(w, "metrics");
     m_registry.write_json(w);
     w.EndObject();

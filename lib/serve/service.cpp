@@ -1,10 +1,13 @@
 #include "serve/service.hpp"
+#include "ai/local_provider.hpp"
+#include "ai/openai.hpp"
 #include "util/clock.hpp"
 
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cstdlib>
 #include <fmt/format.h>
 
 namespace mp::serve {
@@ -93,7 +96,13 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
       std::move(o), [raw](const net::Request& req, net::Responder r) { raw->handle(req, std::move(r)); },
       [raw](int status) { raw->m_protocol_errors->with({std::to_string(status)}).inc(); });
   s->register_metrics();
+  if (auto ok = s->build_pipeline(); !ok) {
+    return std::unexpected(ok.error());
+  }
   s->add_core_routes();
+  s->add_ai_routes();
+  // On SIGTERM: answer every long-poll with what it has, stop starting attempts.
+  s->m_server->on_drain([raw] { raw->m_pipeline->stop(); });
   return s;
 }
 
@@ -130,6 +139,64 @@ const Service::Series& Service::series_for(std::uint32_t route, std::uint32_t me
   return *slot;
 }
 
+Expected<void> Service::build_pipeline() {
+  const auto& a = m_config.ai_processing;
+  const auto& clock = util::SystemClock::instance();
+  ai::PipelineConfig pc;
+  pc.queue_capacity_per_level = static_cast<std::size_t>(a.queue.max_per_level);
+  pc.aging = std::chrono::milliseconds(a.queue.aging_ms);
+  pc.min_workers = static_cast<int>(std::min(a.min_workers, a.num_workers));
+  pc.max_workers = static_cast<int>(a.num_workers);
+  pc.cache_ttl = std::chrono::seconds(a.cache.ttl_seconds);
+  pc.cache_max_bytes = static_cast<std::size_t>(a.cache.max_bytes);
+  pc.zstd_level = static_cast<int>(a.cache.compression_level);
+  pc.record_ttl = std::chrono::seconds(a.records.ttl_seconds);
+  pc.max_records = static_cast<std::size_t>(a.records.max_entries);
+  pc.prompt_version = a.prompt_version;
+  pc.retry = ai::RetryPolicy{
+      static_cast<int>(a.retry.max_attempts), std::chrono::milliseconds(a.retry.base_delay_ms),
+      std::chrono::milliseconds(a.retry.max_delay_ms), std::chrono::milliseconds(a.retry.max_total_wait_ms)};
+  pc.breaker_threshold = static_cast<int>(a.circuit_breaker.failure_threshold);
+  pc.breaker_open = std::chrono::milliseconds(a.circuit_breaker.open_ms);
+  std::unique_ptr<ai::Provider> provider;
+  if (a.provider == "openai") {
+    ai::OpenAiProvider::Options o;
+    o.base_url = a.openai.base_url;
+    if (const char* key = std::getenv("OPENAI_API_KEY")) {
+      o.api_key = key;
+    }
+    o.timeout_ms = static_cast<long>(a.openai.timeout_ms);
+    o.connect_timeout_ms = static_cast<long>(a.openai.connect_timeout_ms);
+    o.models =
+        ai::TypeModels{a.models.classification, a.models.summary, a.models.action_items, a.models.analysis};
+    o.prices.clear();
+    for (const auto& [model, price] : a.pricing.models) {
+      o.prices[model] = ai::Price{price.input_per_million, price.output_per_million};
+    }
+    o.default_price = ai::Price{a.pricing.default_input_per_million, a.pricing.default_output_per_million};
+    o.max_output_tokens = a.openai.max_output_tokens;
+    o.temperature = a.openai.temperature < 0 ? std::nullopt : std::optional<double>(a.openai.temperature);
+    o.prompt_version = a.prompt_version;
+    pc.models = {a.models.classification, a.models.summary, a.models.action_items, a.models.analysis};
+    if (o.api_key.empty()) {
+      spdlog::warn("OPENAI_API_KEY is not set: calling {} without a key", o.base_url);
+    }
+    provider = std::make_unique<ai::OpenAiProvider>(std::move(o));
+  } else {
+    pc.models = {"local", "local", "local", "local"};
+    provider = std::make_unique<ai::LocalProvider>(clock);
+  }
+  auto cache = std::make_unique<ai::MemoryCache>(pc.cache_max_bytes, pc.zstd_level, clock);
+  auto limiter = std::make_unique<ai::SlidingWindowLimiter>(
+      ai::LimitConfig{a.rate_limiting.requests_per_minute, a.rate_limiting.requests_per_hour,
+                      a.rate_limiting.cost_limit_per_hour,
+                      std::chrono::milliseconds(a.rate_limiting.window_margin_ms)},
+      clock);
+  m_pipeline = std::make_unique<ai::Pipeline>(std::move(pc), std::move(provider), std::move(cache),
+                                              std::move(limiter), m_registry, clock);
+  return {};
+}
+
 Expected<void> Service::listen() {
   return m_server->listen();
 }
@@ -142,6 +209,7 @@ void Service::run() {
                m_keys.empty() ? "no API keys: open on loopback"
                               : fmt::format("{} API key(s)", m_keys.size()));
   m_server->run();
+  m_pipeline->stop();
 }
 
 double Service::uptime_seconds() const {

@@ -2,6 +2,7 @@
 // mp-serve's HTTP front: configuration into a running server, authentication, routing,
 // request metrics, and the core endpoints (health, readiness, metrics).
 
+#include "ai/pipeline.hpp"
 #include "auth/keys.hpp"
 #include "config/config.hpp"
 #include "metrics/registry.hpp"
@@ -79,6 +80,7 @@ public:
   [[nodiscard]] std::uint64_t requests_total() const { return m_requests_total.load(); }
   [[nodiscard]] std::uint64_t server_errors_total() const { return m_server_errors.load(); }
   [[nodiscard]] std::size_t active_connections() const { return m_server->active_connections(); }
+  [[nodiscard]] ai::Pipeline& pipeline() { return *m_pipeline; }
 
 private:
   friend class Reply;
@@ -86,6 +88,9 @@ private:
   void handle(const net::Request& req, net::Responder responder);
   void record(std::uint32_t route, std::uint32_t method, int status, std::chrono::nanoseconds took);
   void add_core_routes();
+  void add_ai_routes();
+  void write_ai_summary(util::JsonWriter& w) const;
+  Expected<void> build_pipeline();
   void register_metrics();
 
   struct Series {
@@ -104,6 +109,7 @@ private:
   Router m_router;
   std::vector<RouteHandler> m_handlers;
   metrics::Registry m_registry;
+  std::unique_ptr<ai::Pipeline> m_pipeline; ///< before m_server: destroyed after it
   std::unique_ptr<net::HttpServer> m_server;
   std::chrono::steady_clock::time_point m_started;
   double m_start_unix = 0;

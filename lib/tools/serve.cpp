@@ -13,6 +13,8 @@ struct ServeFlags {
   std::optional<std::string> port;
   std::optional<std::string> threads;
   std::optional<std::string> keys_file;
+  std::optional<std::string> provider;
+  std::optional<std::string> openai_base_url;
   bool insecure = false;
 };
 
@@ -26,6 +28,8 @@ void apply(config::Config& cfg, const ServeFlags& f) {
   set(f.port, "server.port", "--port");
   set(f.threads, "server.threads", "--threads");
   set(f.keys_file, "auth.keys_file", "--keys-file");
+  set(f.provider, "ai_processing.provider", "--provider");
+  set(f.openai_base_url, "ai_processing.openai.base_url", "--openai-base-url");
   if (f.insecure) {
     cfg.server.insecure = true;
   }
@@ -34,8 +38,8 @@ void apply(config::Config& cfg, const ServeFlags& f) {
 } // namespace
 
 int serve_main(int argc, char** argv) {
-  CLI::App app{"mp-serve: the AI back end of an email-intelligence system: HTTP API, "
-               "Prometheus metrics, health checks.",
+  CLI::App app{"mp-serve: the AI back end of an email-intelligence system: HTTP API, a cached, "
+               "prioritised, rate-limited AI pipeline, Prometheus metrics, health checks.",
                "mp-serve"};
   cli::CommonOptions common;
   ServeFlags flags;
@@ -47,6 +51,11 @@ int serve_main(int argc, char** argv) {
   app.add_option("--keys-file", flags.keys_file, "API keys file, one KEY[:SCOPE[:USER]] a line")
       ->type_name("FILE");
   app.add_flag("--insecure", flags.insecure, "Allow a non-loopback bind with no API keys");
+  app.add_option("--provider", flags.provider, "AI provider: local|openai (default: local)")
+      ->type_name("NAME");
+  app.add_option("--openai-base-url", flags.openai_base_url,
+                 "OpenAI-compatible API base URL (key from $OPENAI_API_KEY)")
+      ->type_name("URL");
 
   return cli::run_tool("mp-serve", app, argc, argv, [&] {
     auto cfg = cli::load_config("mp-serve", common);

@@ -24,6 +24,10 @@ struct JsonLimits {
 /// malformed JSON, invalid UTF-8, nesting deeper than `limits.max_depth`.
 Expected<rapidjson::Document> parse_json(std::string_view text, JsonLimits limits = {});
 
+/// Like parse_json, into a per-thread document whose memory is reused from call to call:
+/// no allocation for small documents. The result is valid until this thread's next call.
+Expected<const rapidjson::Value*> parse_json_scratch(std::string_view text, JsonLimits limits = {});
+
 /// Serialises a value compactly, or indented when `pretty`.
 std::string to_json(const rapidjson::Value& value, bool pretty = false);
 

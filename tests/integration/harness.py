@@ -139,3 +139,70 @@ class ServerTest(unittest.TestCase):
         code = cls.server.terminate()
         if code != 0:
             raise AssertionError(f"mp-serve exited {code}:\n{cls.server.log()}")
+
+
+class FakeUpstream:
+    """tests/fakes/fake_openai.py on a free port: scripted answers, recorded arrivals."""
+
+    def __init__(self, *args):
+        path = os.path.join(SOURCE_DIR, "tests", "fakes", "fake_openai.py")
+        self.proc = subprocess.Popen(["python3", path, "--port", "0", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on (\d+)", line)
+        if not m:
+            self.stop()
+            raise RuntimeError(f"fake upstream did not start: {line!r}")
+        self.port = int(m.group(1))
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+
+    def _call(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            data = resp.read()
+            return json.loads(data) if data else None
+        finally:
+            conn.close()
+
+    def script(self, steps, default=None):
+        self._call("POST", "/_script", {"steps": steps, "default": default})
+
+    def reset(self):
+        self._call("POST", "/_reset", {})
+
+    def arrivals(self):
+        return self._call("GET", "/_arrivals")["arrivals"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def post_json(server, path, body, headers=None, timeout=30):
+    """POST a JSON body; returns (status, headers, parsed JSON or None)."""
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    status, hdrs, data = server.request("POST", path, body=json.dumps(body).encode(), headers=h, timeout=timeout)
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        parsed = None
+    return status, hdrs, parsed
+
+
+def wait_until(predicate, timeout=20, interval=0.05):
+    """Polls until predicate() is truthy; returns its last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value

@@ -119,6 +119,10 @@ class Conventions(unittest.TestCase):
                     yield prefix, k
 
         for section, key in keys(defaults):
+            if section.startswith("ai_processing.pricing.models."):
+                model = section[len("ai_processing.pricing.models."):-1]
+                self.assertIn(f'[ai_processing.pricing.models."{model}"]', text)
+                continue
             self.assertRegex(text, rf"(?m)^\[{re.escape(section[:-1])}\]", section)
             self.assertRegex(text, rf"(?m)^#? ?{re.escape(key)} = ", f"{section}{key} missing in mp.toml.example")
 

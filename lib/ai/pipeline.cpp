@@ -1,0 +1,714 @@
+#include "ai/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace mp::ai {
+
+namespace {
+
+using Steady = util::Clock::SteadyTime;
+
+double ms_between(Steady a, Steady b) {
+  return b > a ? std::chrono::duration<double, std::milli>(b - a).count() : 0.0;
+}
+
+double uniform01() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string id = "req_";
+  for (int i = 0; i < 2; ++i) {
+    std::uint64_t v = rng();
+    for (int j = 0; j < 16; ++j) {
+      id += k_hex[v & 0xf];
+      v >>= 4;
+    }
+  }
+  return id;
+}
+
+} // namespace
+
+struct Pipeline::Record {
+  std::string id;
+  std::uint64_t job = 0;
+  Submission sub;
+  CacheKey key;
+  std::string model;
+  Status status = Status::queued;
+  bool cached = false;
+  bool coalesced = false;
+  bool cancelled = false;
+  int attempts = 0;
+  std::chrono::milliseconds waited{0};
+  double cost = 0;
+  std::string result_json;
+  int error_status = 0;
+  std::string error_message;
+  Steady submitted{};
+  Steady started{};
+  Steady finished{};
+  Steady enqueued{}; ///< its place in the queue, kept across retries
+  double created_unix = 0;
+  std::vector<std::shared_ptr<Record>> followers;
+  std::vector<std::pair<std::uint64_t, std::function<void(std::optional<RecordView>)>>> waiters;
+};
+
+struct Pipeline::Work {
+  std::shared_ptr<Record> rec;
+  std::uint64_t reservation = 0;
+};
+
+struct Pipeline::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : requests(r.counter("mp_ai_requests_total", "AI requests by final outcome",
+                           {"request_type", "priority", "outcome"})),
+        queue_wait(r.histogram("mp_ai_queue_wait_seconds", "Time from submission to the first attempt",
+                               {"request_type", "priority"})),
+        service(r.histogram("mp_ai_service_seconds", "Time of one provider attempt", {"request_type"})),
+        total(r.histogram("mp_ai_total_seconds", "Time from submission to the final answer",
+                          {"request_type", "priority"})),
+        cache_hits(r.counter("mp_ai_cache_hits_total", "Requests answered from the cache").with({})),
+        cache_misses(r.counter("mp_ai_cache_misses_total", "Requests that missed the cache").with({})),
+        coalesced(r.counter("mp_ai_cache_coalesced_total",
+                            "Requests that joined an identical request in flight (counted as hits)")
+                      .with({})),
+        upstream(
+            r.counter("mp_ai_upstream_calls_total", "Provider attempts by outcome", {"provider", "outcome"})),
+        retries(
+            r.counter("mp_ai_retries_total", "Attempts scheduled again after a retryable failure").with({})),
+        rate_limited(r.counter("mp_ai_upstream_rate_limited_total", "Upstream 429 answers").with({})),
+        cost(r.gauge("mp_ai_cost_dollars", "Dollars spent upstream since start (a gauge: fractional)")
+                 .with({})),
+        budget_left(r.gauge("mp_ai_budget_remaining_dollars", "Dollars left in the hourly budget").with({})),
+        queue_depth(r.gauge("mp_ai_queue_depth", "Requests waiting, by priority", {"priority"})),
+        workers(r.gauge("mp_ai_workers", "Worker threads", {"state"})),
+        rejected(
+            r.counter("mp_ai_rejected_total", "Requests refused by admission (queue full)", {"priority"})),
+        cache_bytes(r.gauge("mp_ai_cache_bytes", "Bytes held by the L1 cache").with({})),
+        cache_entries(r.gauge("mp_ai_cache_entries", "Entries in the L1 cache").with({})),
+        cache_evictions(r.gauge("mp_ai_cache_evictions", "L1 evictions since start", {"reason"})),
+        breaker(r.gauge("mp_ai_circuit_open", "1 when the upstream circuit breaker is open").with({})) {}
+
+  metrics::Family<metrics::Counter>& requests;
+  metrics::Family<metrics::Histogram>& queue_wait;
+  metrics::Family<metrics::Histogram>& service;
+  metrics::Family<metrics::Histogram>& total;
+  metrics::Counter& cache_hits;
+  metrics::Counter& cache_misses;
+  metrics::Counter& coalesced;
+  metrics::Family<metrics::Counter>& upstream;
+  metrics::Counter& retries;
+  metrics::Counter& rate_limited;
+  metrics::Gauge& cost;
+  metrics::Gauge& budget_left;
+  metrics::Family<metrics::Gauge>& queue_depth;
+  metrics::Family<metrics::Gauge>& workers;
+  metrics::Family<metrics::Counter>& rejected;
+  metrics::Gauge& cache_bytes;
+  metrics::Gauge& cache_entries;
+  metrics::Family<metrics::Gauge>& cache_evictions;
+  metrics::Gauge& breaker;
+  util::AtomicHistogram total_all;
+
+  // Series resolved once: Family::with() locks and allocates, too slow per request.
+  static constexpr std::array<std::string_view, 5> k_outcomes = {"cached", "coalesced", "completed", "failed",
+                                                                 "cancelled"};
+  std::array<std::array<std::array<metrics::Counter*, 5>, k_priority_count>, 4> by_outcome{};
+  std::array<std::array<metrics::Histogram*, k_priority_count>, 4> total_by{};
+  std::array<std::array<metrics::Histogram*, k_priority_count>, 4> wait_by{};
+  std::array<metrics::Histogram*, 4> service_by{};
+
+  void resolve() {
+    for (std::size_t t = 0; t < 4; ++t) {
+      const std::string type(analyser::request_type_name(static_cast<analyser::RequestType>(t)));
+      service_by[t] = &service.with({type});
+      for (std::size_t p = 0; p < k_priority_count; ++p) {
+        const std::string prio(k_priority_names[p]);
+        total_by[t][p] = &total.with({type, prio});
+        wait_by[t][p] = &queue_wait.with({type, prio});
+        for (std::size_t o = 0; o < k_outcomes.size(); ++o) {
+          by_outcome[t][p][o] = &requests.with({type, prio, std::string(k_outcomes[o])});
+        }
+      }
+    }
+  }
+  metrics::Counter& outcome(const Submission& s, std::size_t o) {
+    return *by_outcome[static_cast<std::size_t>(s.type)][static_cast<std::size_t>(s.priority)][o];
+  }
+  std::atomic<std::uint64_t> submitted{0}, completed{0}, failed{0}, upstream_calls{0}, rejected_all{0};
+};
+
+Pipeline::Pipeline(PipelineConfig config, std::unique_ptr<Provider> provider,
+                   std::unique_ptr<CacheStore> cache, std::unique_ptr<Limiter> limiter,
+                   metrics::Registry& registry, const util::Clock& clock)
+    : m_config(std::move(config)), m_provider(std::move(provider)), m_cache(std::move(cache)),
+      m_limiter(std::move(limiter)), m_clock(clock),
+      m_breaker(m_config.breaker_threshold, m_config.breaker_open, clock),
+      m_metrics(std::make_unique<Metrics>(registry)),
+      m_queue(m_config.queue_capacity_per_level, m_config.aging) {
+  m_config.min_workers = std::max(1, m_config.min_workers);
+  m_config.max_workers = std::max(m_config.min_workers, m_config.max_workers);
+  m_active_workers = m_config.min_workers;
+  m_metrics->resolve();
+  registry.on_collect([this] {
+    const auto depths = queue_depths();
+    for (std::size_t i = 0; i < k_priority_count; ++i) {
+      m_metrics->queue_depth.with({k_priority_names[i]}).set(static_cast<double>(depths[i]));
+    }
+    const auto s = m_cache->stats();
+    m_metrics->cache_bytes.set(static_cast<double>(s.bytes));
+    m_metrics->cache_entries.set(static_cast<double>(s.entries));
+    m_metrics->cache_evictions.with({"lru"}).set(static_cast<double>(s.evictions_lru));
+    m_metrics->cache_evictions.with({"ttl"}).set(static_cast<double>(s.evictions_ttl));
+    const auto l = m_limiter->snapshot();
+    m_metrics->budget_left.set(std::isfinite(l.budget_left) ? l.budget_left : -1);
+    m_metrics->breaker.set(m_breaker.state() == BreakerState::closed ? 0 : 1);
+    std::lock_guard lock(m_mutex);
+    m_metrics->workers.with({"active"}).set(m_active_workers);
+    m_metrics->workers.with({"busy"}).set(m_busy_workers);
+    m_metrics->workers.with({"max"}).set(m_config.max_workers);
+  });
+  for (int i = 0; i < m_config.max_workers; ++i) {
+    m_workers.emplace_back([this, i] { worker_loop(i); });
+  }
+  m_dispatcher = std::thread([this] { dispatcher_loop(); });
+  m_timers.schedule_after(std::chrono::seconds(1), [this] { housekeeping(); });
+}
+
+Pipeline::~Pipeline() {
+  stop();
+  m_timers.stop();
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+    m_work.clear();
+  }
+  m_work_cv.notify_all();
+  m_dispatch_cv.notify_all();
+  for (auto& t : m_workers) {
+    t.join();
+  }
+  m_dispatcher.join();
+}
+
+const std::string& Pipeline::default_model(analyser::RequestType t) const {
+  return m_config.models[static_cast<std::size_t>(t)];
+}
+
+std::shared_ptr<Pipeline::Record> Pipeline::new_record(Submission s) {
+  auto rec = std::make_shared<Record>();
+  rec->id = new_request_id();
+  rec->sub = std::move(s);
+  const Submission& sub = rec->sub;
+  rec->model = sub.model.empty() ? default_model(sub.type) : sub.model;
+  rec->key =
+      make_cache_key(sub.type, rec->model, m_config.prompt_version, sub.subject, sub.sender, sub.content);
+  rec->submitted = m_clock.steady_now();
+  rec->created_unix = util::to_unix_seconds(m_clock.wall_now());
+  return rec;
+}
+
+RecordView Pipeline::view(const Record& r) const {
+  RecordView v;
+  v.id = r.id;
+  v.status = r.status;
+  v.type = r.sub.type;
+  v.priority = r.sub.priority;
+  v.email_id_json = r.sub.email_id_json;
+  v.owner = r.sub.owner;
+  v.model = r.model;
+  v.cached = r.cached;
+  v.coalesced = r.coalesced;
+  v.attempts = r.attempts;
+  v.cost_usd = r.cost;
+  v.result_json = r.result_json;
+  v.error_status = r.error_status;
+  v.error_message = r.error_message;
+  const Steady now = m_clock.steady_now();
+  const Steady end = is_final(r.status) ? r.finished : now;
+  const Steady started = r.started == Steady{} ? end : r.started;
+  v.queue_wait_ms = ms_between(r.submitted, started);
+  v.service_ms = ms_between(started, end);
+  v.total_ms = ms_between(r.submitted, end);
+  v.created_unix = r.created_unix;
+  return v;
+}
+
+std::chrono::seconds Pipeline::estimate_retry_after(Priority p) const {
+  // Everything at this level or above is served first; at the measured drain rate that
+  // takes ahead/rate seconds. Unknown rate: try again in a second.
+  const double ahead = static_cast<double>(m_queue.ahead_of(p));
+  const double secs = m_drain_rate > 0.01 ? std::ceil(ahead / m_drain_rate) : 1.0;
+  return std::chrono::seconds(static_cast<std::int64_t>(std::clamp(secs, 1.0, 3600.0)));
+}
+
+std::expected<RecordView, QueueFull> Pipeline::submit(Submission s) {
+  m_metrics->submitted.fetch_add(1, std::memory_order_relaxed);
+  const Priority priority = s.priority;
+  const CacheMode mode = s.cache;
+  auto rec = new_record(std::move(s));
+  if (mode != CacheMode::refresh) {
+    if (auto hit = m_cache->get(rec->key)) {
+      m_metrics->cache_hits.inc();
+      rec->status = Status::completed;
+      rec->cached = true;
+      rec->result_json = std::move(*hit);
+      rec->finished = rec->started = rec->submitted;
+      rec->sub.content.clear();
+      m_metrics->outcome(rec->sub, 0).inc();
+      m_metrics->completed.fetch_add(1, std::memory_order_relaxed);
+      m_metrics->total_all.record_ns(0);
+      std::lock_guard lock(m_mutex);
+      m_records.emplace(rec->id, rec);
+      m_expiry.emplace_back(rec->finished + m_config.record_ttl, rec->id);
+      trim_records();
+      return view(*rec);
+    }
+  }
+  std::lock_guard lock(m_mutex);
+  if (m_stopping) {
+    return std::unexpected(QueueFull{priority, std::chrono::seconds(1)});
+  }
+  auto leader = m_inflight.find(rec->key.str());
+  if (leader != m_inflight.end() && !is_final(leader->second->status)) {
+    m_metrics->coalesced.inc();
+    rec->coalesced = true;
+    rec->status = leader->second->status;
+    rec->sub.content.clear();
+    leader->second->followers.push_back(rec);
+    m_records.emplace(rec->id, rec);
+    return view(*rec);
+  }
+  m_metrics->cache_misses.inc();
+  rec->job = m_next_job++;
+  rec->enqueued = rec->submitted;
+  if (!m_queue.push(rec->job, priority, rec->submitted)) {
+    m_metrics->rejected.with({std::string(priority_name(priority))}).inc();
+    m_metrics->rejected_all.fetch_add(1, std::memory_order_relaxed);
+    return std::unexpected(QueueFull{priority, estimate_retry_after(priority)});
+  }
+  m_queued.emplace(rec->job, rec);
+  m_inflight[rec->key.str()] = rec;
+  m_records.emplace(rec->id, rec);
+  m_dispatch_cv.notify_one();
+  return view(*rec);
+}
+
+std::optional<RecordView> Pipeline::get(const std::string& id) const {
+  std::lock_guard lock(m_mutex);
+  auto it = m_records.find(id);
+  if (it == m_records.end()) {
+    return std::nullopt;
+  }
+  return view(*it->second);
+}
+
+void Pipeline::wait(const std::string& id, std::chrono::milliseconds timeout,
+                    std::function<void(std::optional<RecordView>)> fn) {
+  std::unique_lock lock(m_mutex);
+  auto it = m_records.find(id);
+  if (it == m_records.end() || is_final(it->second->status) || timeout.count() <= 0 || m_stopping) {
+    std::optional<RecordView> v;
+    if (it != m_records.end()) {
+      v = view(*it->second);
+    }
+    lock.unlock();
+    fn(std::move(v));
+    return;
+  }
+  auto rec = it->second;
+  static std::atomic<std::uint64_t> next_token{1};
+  const std::uint64_t token = next_token.fetch_add(1);
+  rec->waiters.emplace_back(token, std::move(fn));
+  lock.unlock();
+  m_timers.schedule_after(timeout, [this, rec, token] {
+    std::unique_lock l(m_mutex);
+    auto w = std::find_if(rec->waiters.begin(), rec->waiters.end(),
+                          [token](const auto& p) { return p.first == token; });
+    if (w == rec->waiters.end()) {
+      return; // answered by completion already
+    }
+    auto f = std::move(w->second);
+    rec->waiters.erase(w);
+    auto v = view(*rec);
+    l.unlock();
+    f(std::move(v));
+  });
+}
+
+Pipeline::CancelResult Pipeline::cancel(const std::string& id) {
+  std::vector<std::function<void()>> notify;
+  CancelResult result = CancelResult::too_late;
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_records.find(id);
+    if (it == m_records.end()) {
+      return CancelResult::not_found;
+    }
+    auto rec = it->second;
+    if (rec->status != Status::queued) {
+      return is_final(rec->status) && rec->status == Status::cancelled ? CancelResult::cancelled
+                                                                       : CancelResult::too_late;
+    }
+    if (rec->coalesced || !rec->followers.empty()) {
+      // A follower just stops following; a leader others wait on keeps running for them
+      // and only this record is cancelled.
+      if (rec->coalesced) {
+        for (auto& [key, leader] : m_inflight) {
+          std::erase(leader->followers, rec);
+        }
+      } else {
+        auto heir = rec->followers.front();
+        rec->followers.erase(rec->followers.begin());
+        heir->coalesced = false;
+        heir->job = rec->job;
+        heir->enqueued = rec->enqueued;
+        heir->followers = std::move(rec->followers);
+        heir->sub.content = rec->sub.content;
+        m_queued[heir->job] = heir;
+        m_inflight[rec->key.str()] = heir;
+      }
+    } else {
+      m_queue.remove(rec->job);
+      m_queued.erase(rec->job);
+      m_inflight.erase(rec->key.str());
+      rec->cancelled = true;
+    }
+    complete(rec, Status::cancelled, notify);
+    result = CancelResult::cancelled;
+  }
+  for (auto& f : notify) {
+    f();
+  }
+  return result;
+}
+
+void Pipeline::stop() {
+  std::vector<std::function<void()>> notify;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) {
+      return;
+    }
+    m_stopping = true;
+    for (auto& [id, rec] : m_records) {
+      for (auto& [token, fn] : rec->waiters) {
+        notify.emplace_back([f = std::move(fn), v = view(*rec)]() mutable { f(std::move(v)); });
+      }
+      rec->waiters.clear();
+    }
+  }
+  m_dispatch_cv.notify_all();
+  m_work_cv.notify_all();
+  for (auto& f : notify) {
+    f();
+  }
+}
+
+std::array<std::size_t, k_priority_count> Pipeline::queue_depths() const {
+  std::lock_guard lock(m_mutex);
+  std::array<std::size_t, k_priority_count> d{};
+  for (std::size_t i = 0; i < k_priority_count; ++i) {
+    d[i] = m_queue.size(static_cast<Priority>(i));
+  }
+  return d;
+}
+
+PipelineStats Pipeline::stats() const {
+  PipelineStats s;
+  s.submitted = m_metrics->submitted.load();
+  s.completed = m_metrics->completed.load();
+  s.failed = m_metrics->failed.load();
+  s.cache_hits = m_metrics->cache_hits.value();
+  s.coalesced = m_metrics->coalesced.value();
+  s.cache_misses = m_metrics->cache_misses.value();
+  s.upstream_calls = m_metrics->upstream_calls.load();
+  s.retries = m_metrics->retries.value();
+  s.rejected = m_metrics->rejected_all.load();
+  s.cost_usd = m_metrics->cost.value();
+  s.total_latency = m_metrics->total_all.snapshot();
+  std::lock_guard lock(m_mutex);
+  for (auto n : m_minute) {
+    s.requests_last_minute += n;
+  }
+  return s;
+}
+
+int Pipeline::active_workers() const {
+  std::lock_guard lock(m_mutex);
+  return m_active_workers;
+}
+
+void Pipeline::dispatcher_loop() {
+  std::unique_lock lock(m_mutex);
+  while (!m_stopping) {
+    const int idle = m_active_workers - m_busy_workers - static_cast<int>(m_work.size());
+    if (idle <= 0 || m_queue.empty()) {
+      m_dispatch_cv.wait(lock);
+      continue;
+    }
+    const Steady now = m_clock.steady_now();
+    const auto entry = m_queue.peek(now);
+    auto rec = m_queued.at(entry->job);
+    std::uint64_t reservation = 0;
+    if (m_provider->is_remote()) {
+      if (m_breaker.state() == BreakerState::open && m_breaker.retry_at() > now) {
+        m_dispatch_cv.wait_until(lock, m_breaker.retry_at());
+        continue;
+      }
+      ProviderRequest probe{rec->sub.type, rec->model, rec->sub.subject, rec->sub.sender, rec->sub.content};
+      const Grant g = m_limiter->try_acquire(m_provider->estimate_cost(probe));
+      if (g.impossible) {
+        m_queue.pop(now);
+        m_queued.erase(rec->job);
+        rec->error_message = "the estimated cost of this request exceeds the whole hourly budget";
+        rec->error_status = 0;
+        std::vector<std::function<void()>> notify;
+        complete(rec, Status::failed, notify);
+        lock.unlock();
+        for (auto& f : notify) {
+          f();
+        }
+        lock.lock();
+        continue;
+      }
+      if (!g.granted) {
+        m_dispatch_cv.wait_until(lock, g.retry_at);
+        continue;
+      }
+      if (!m_breaker.allow()) { // half-open with its probe out
+        m_limiter->reconcile(g.reservation, 0);
+        m_dispatch_cv.wait_for(lock, std::chrono::milliseconds(50));
+        continue;
+      }
+      reservation = g.reservation;
+    }
+    m_queue.pop(now);
+    m_queued.erase(rec->job);
+    if (rec->started == Steady{}) {
+      rec->started = now;
+      m_metrics->wait_by[static_cast<std::size_t>(rec->sub.type)][static_cast<std::size_t>(rec->sub.priority)]
+          ->observe(now - rec->submitted);
+    }
+    rec->status = Status::processing;
+    for (auto& f : rec->followers) {
+      f->status = Status::processing;
+      f->started = now;
+    }
+    ++rec->attempts;
+    m_work.push_back(std::make_unique<Work>(Work{rec, reservation}));
+    // All: parked workers (index >= active) would swallow a notify_one.
+    m_work_cv.notify_all();
+  }
+}
+
+void Pipeline::worker_loop(int index) {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    m_work_cv.wait(lock, [&] { return m_stopping || (index < m_active_workers && !m_work.empty()); });
+    if (m_stopping && m_work.empty()) {
+      return;
+    }
+    if (m_work.empty()) {
+      continue;
+    }
+    auto work = std::move(m_work.front());
+    m_work.pop_front();
+    ++m_busy_workers;
+    ProviderRequest req{work->rec->sub.type, work->rec->model, work->rec->sub.subject, work->rec->sub.sender,
+                        work->rec->sub.content};
+    lock.unlock();
+    const Steady t0 = m_clock.steady_now();
+    auto outcome = m_provider->call(req);
+    const auto took = m_clock.steady_now() - t0;
+    finish_attempt(work->rec, work->reservation, std::move(outcome), took);
+    lock.lock();
+    --m_busy_workers;
+    m_dispatch_cv.notify_one();
+  }
+}
+
+void Pipeline::finish_attempt(const std::shared_ptr<Record>& rec, std::uint64_t reservation,
+                              std::expected<ProviderResult, AttemptError> outcome,
+                              std::chrono::nanoseconds took) {
+  const bool remote = m_provider->is_remote();
+  const std::string provider(m_provider->name());
+  m_metrics->service_by[static_cast<std::size_t>(rec->sub.type)]->observe(took);
+  std::string result_json;
+  if (outcome) {
+    rapidjson::StringBuffer buf;
+    util::JsonWriter w(buf);
+    w.StartObject();
+    analyser::write_fields(w, outcome->analysis, rec->sub.type);
+    w.EndObject();
+    result_json.assign(buf.GetString(), buf.GetSize());
+  }
+  if (remote) {
+    m_limiter->reconcile(reservation, outcome ? outcome->cost_usd : 0.0);
+    if (outcome) {
+      m_breaker.on_success();
+    } else {
+      m_breaker.on_failure();
+    }
+  }
+  m_metrics->upstream_calls.fetch_add(1, std::memory_order_relaxed);
+  if (outcome) {
+    m_metrics->upstream.with({provider, "ok"}).inc();
+    m_metrics->cost.add(outcome->cost_usd);
+    if (rec->sub.cache != CacheMode::no_store) {
+      m_cache->put(rec->key, result_json, m_config.cache_ttl);
+    }
+  } else {
+    m_metrics->upstream
+        .with({provider, outcome.error().status ? std::to_string(outcome.error().status) : "error"})
+        .inc();
+    if (outcome.error().status == 429) {
+      m_metrics->rate_limited.inc();
+    }
+  }
+  std::vector<std::function<void()>> notify;
+  {
+    std::lock_guard lock(m_mutex);
+    if (outcome) {
+      rec->cost += outcome->cost_usd;
+      rec->result_json = std::move(result_json);
+      rec->model = outcome->model.empty() ? rec->model : outcome->model;
+      complete(rec, Status::completed, notify);
+    } else {
+      const AttemptError& err = outcome.error();
+      rec->error_status = err.status;
+      rec->error_message = err.message;
+      std::optional<std::chrono::milliseconds> wait;
+      if (err.retryable && !m_stopping) {
+        wait = next_retry_wait(m_config.retry, rec->attempts, rec->waited, err.retry_after, uniform01());
+      }
+      if (!wait || rec->cancelled) {
+        complete(rec, rec->cancelled ? Status::cancelled : Status::failed, notify);
+      } else {
+        m_metrics->retries.inc();
+        rec->waited += *wait;
+        rec->status = Status::queued;
+        m_timers.schedule_after(*wait, [this, rec] {
+          std::lock_guard l(m_mutex);
+          if (rec->cancelled || is_final(rec->status) || m_stopping) {
+            return;
+          }
+          m_queue.push_front(rec->job, rec->sub.priority, rec->enqueued);
+          m_queued[rec->job] = rec;
+          m_dispatch_cv.notify_one();
+        });
+      }
+    }
+  }
+  for (auto& f : notify) {
+    f();
+  }
+}
+
+// Marks `rec` (and its followers) final; the waiters' callbacks go into `notify`, to be
+// called once the lock is released. Requires m_mutex.
+void Pipeline::complete(const std::shared_ptr<Record>& rec, Status status,
+                        std::vector<std::function<void()>>& notify) {
+  const Steady now = m_clock.steady_now();
+  auto finish = [&](Record& r, Status st) {
+    r.status = st;
+    r.finished = now;
+    r.sub.content.clear();
+    r.sub.content.shrink_to_fit();
+    m_expiry.emplace_back(now + m_config.record_ttl, r.id);
+    observe_final(r);
+    for (auto& [token, fn] : r.waiters) {
+      notify.emplace_back([f = std::move(fn), v = view(r)]() mutable { f(std::move(v)); });
+    }
+    r.waiters.clear();
+  };
+  if (!rec->coalesced) {
+    auto it = m_inflight.find(rec->key.str());
+    if (it != m_inflight.end() && it->second == rec) {
+      m_inflight.erase(it);
+    }
+  }
+  const bool pass_on = status != Status::cancelled;
+  for (auto& f : rec->followers) {
+    if (pass_on) {
+      f->result_json = rec->result_json;
+      f->error_status = rec->error_status;
+      f->error_message = rec->error_message;
+      f->model = rec->model;
+      finish(*f, status);
+    }
+  }
+  if (pass_on) {
+    rec->followers.clear();
+  }
+  finish(*rec, status);
+  ++m_completed_tick;
+}
+
+void Pipeline::observe_final(const Record& r) {
+  const std::size_t outcome = r.status == Status::completed ? (r.coalesced ? 1 : 2)
+                              : r.status == Status::failed  ? 3
+                                                            : 4;
+  m_metrics->outcome(r.sub, outcome).inc();
+  m_metrics->total_by[static_cast<std::size_t>(r.sub.type)][static_cast<std::size_t>(r.sub.priority)]
+      ->observe(r.finished - r.submitted);
+  m_metrics->total_all.record(r.finished - r.submitted);
+  (r.status == Status::completed ? m_metrics->completed : m_metrics->failed)
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+// Drops expired final records, and the oldest final ones past the cap. Requires m_mutex.
+void Pipeline::trim_records() {
+  const Steady now = m_clock.steady_now();
+  while (!m_expiry.empty() && (m_expiry.front().first <= now || m_records.size() > m_config.max_records)) {
+    auto it = m_records.find(m_expiry.front().second);
+    if (it != m_records.end() && is_final(it->second->status)) {
+      m_records.erase(it);
+    }
+    m_expiry.pop_front();
+  }
+}
+
+void Pipeline::housekeeping() {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) {
+      return;
+    }
+    trim_records();
+    const std::uint64_t submitted = m_metrics->submitted.load();
+    m_minute_at = (m_minute_at + 1) % m_minute.size();
+    m_minute[m_minute_at] = submitted - m_submitted_seen;
+    m_submitted_seen = submitted;
+    // Drain rate: an exponentially smoothed completions-per-second.
+    m_drain_rate = 0.7 * m_drain_rate + 0.3 * static_cast<double>(m_completed_tick);
+    m_completed_tick = 0;
+    // Worker scaling, one step a tick (see the file comment).
+    const int idle = m_active_workers - m_busy_workers;
+    if (!m_queue.empty() && idle <= 0 && m_active_workers < m_config.max_workers) {
+      ++m_active_workers;
+      m_quiet_ticks = 0;
+      m_work_cv.notify_all();
+      m_dispatch_cv.notify_one();
+    } else if (m_queue.empty() && m_busy_workers * 2 <= m_active_workers) {
+      if (++m_quiet_ticks >= 5 && m_active_workers > m_config.min_workers) {
+        --m_active_workers;
+        m_quiet_ticks = 0;
+      }
+    } else {
+      m_quiet_ticks = 0;
+    }
+  }
+  m_timers.schedule_after(std::chrono::seconds(1), [this] { housekeeping(); });
+}
+
+} // namespace mp::ai

@@ -1,0 +1,208 @@
+#pragma once
+// The AI processing pipeline: cache, single-flight, priority queue, limits, workers.
+//
+//   submit -> cache (L1) -> hit: completed, cached
+//          -> same key in flight: follow it (coalesced; no upstream call)
+//          -> admission (bounded level, else QueueFull with a Retry-After)
+//          -> queue -> dispatcher: a free worker AND (remote providers) the breaker
+//             and the limiter grant -> worker: one attempt -> success: cache, complete
+//             leader and followers / retryable: back-off on the timer, then back to the
+//             head of its level / else: failed
+//
+// Threads: the caller's (submit, get, wait, cancel: short, under one mutex), one
+// dispatcher, up to max_workers workers (provider calls and the local analyser's CPU
+// work happen only there, never on the I/O threads), and a timer thread (long-poll
+// timeouts, back-offs, housekeeping every second: record expiry and worker scaling).
+//
+// Worker scaling (damped): every second, if work is queued and no worker is idle, one
+// more worker becomes active (up to max); if the queue has been empty and at most half
+// the active workers busy for 5 consecutive seconds, one fewer (down to min). One step
+// per second in either direction, so a burst cannot make the pool thrash.
+
+#include "ai/cache.hpp"
+#include "ai/limiter.hpp"
+#include "ai/provider.hpp"
+#include "ai/queue.hpp"
+#include "ai/retry.hpp"
+#include "ai/types.hpp"
+#include "metrics/registry.hpp"
+#include "util/timer_queue.hpp"
+
+#include <array>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace mp::ai {
+
+struct PipelineConfig {
+  std::size_t queue_capacity_per_level = 10'000;
+  std::chrono::milliseconds aging{10'000};
+  int min_workers = 1;
+  int max_workers = 4;
+  std::chrono::seconds cache_ttl{86'400};
+  std::size_t cache_max_bytes = 256u << 20;
+  int zstd_level = 3;
+  std::chrono::seconds record_ttl{3600};
+  std::size_t max_records = 100'000;
+  std::string prompt_version = "v1";
+  std::array<std::string, 4> models = {"gpt-5-nano", "gpt-5-mini", "gpt-5-mini", "gpt-5-mini"};
+  RetryPolicy retry;
+  int breaker_threshold = 5;
+  std::chrono::milliseconds breaker_open{10'000};
+};
+
+/// A validated request, as the API received it.
+struct Submission {
+  std::string email_id_json = "null"; ///< the email_id as JSON text (number or string)
+  analyser::RequestType type = analyser::RequestType::classification;
+  Priority priority = Priority::normal;
+  std::string model; ///< empty: the type's default
+  std::string user_id;
+  std::string owner; ///< the principal's user id: only it (or an admin) may read the record
+  std::string subject;
+  std::string sender;
+  std::string content;
+  CacheMode cache = CacheMode::normal;
+};
+
+/// A request's state, copied out for the caller.
+struct RecordView {
+  std::string id;
+  Status status = Status::queued;
+  analyser::RequestType type = analyser::RequestType::classification;
+  Priority priority = Priority::normal;
+  std::string email_id_json;
+  std::string owner;
+  std::string model;
+  bool cached = false;
+  bool coalesced = false;
+  int attempts = 0;
+  double cost_usd = 0;
+  std::string result_json; ///< the result object, when completed
+  int error_status = 0;
+  std::string error_message;
+  double queue_wait_ms = 0;
+  double service_ms = 0;
+  double total_ms = 0;
+  double created_unix = 0;
+
+  /// The API's JSON for this record.
+  [[nodiscard]] std::string to_json() const;
+};
+
+/// Totals since start, for the JSON summary.
+struct PipelineStats {
+  std::uint64_t submitted = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t cache_hits = 0; ///< answered from the cache
+  std::uint64_t coalesced = 0;  ///< joined an identical request (counted as hits)
+  std::uint64_t cache_misses = 0;
+  std::uint64_t upstream_calls = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t rejected = 0;
+  double cost_usd = 0;
+  std::uint64_t requests_last_minute = 0; ///< submissions in the last 60 s (whole seconds)
+  util::Histogram total_latency;          ///< submission to final answer, every request
+};
+
+struct QueueFull {
+  Priority priority;
+  std::chrono::seconds retry_after;
+};
+
+class Pipeline {
+public:
+  Pipeline(PipelineConfig config, std::unique_ptr<Provider> provider, std::unique_ptr<CacheStore> cache,
+           std::unique_ptr<Limiter> limiter, metrics::Registry& registry, const util::Clock& clock);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  /// Submits a request. A cache hit comes back completed; otherwise queued (or
+  /// following an identical request in flight). QueueFull when its level is full.
+  std::expected<RecordView, QueueFull> submit(Submission s);
+  [[nodiscard]] std::optional<RecordView> get(const std::string& id) const;
+  /// Calls `fn` once: with the record when it becomes final, or when `timeout` passes
+  /// (with its state then), or at once if it is final already; nullopt for an unknown id.
+  /// `fn` may run on any thread.
+  void wait(const std::string& id, std::chrono::milliseconds timeout,
+            std::function<void(std::optional<RecordView>)> fn);
+
+  enum class CancelResult { cancelled, not_found, too_late };
+  /// Cancels a queued request (or one waiting to retry).
+  CancelResult cancel(const std::string& id);
+
+  /// Stops dispatching; in-flight attempts finish; pending waiters are answered with the
+  /// state they see. Idempotent.
+  void stop();
+
+  [[nodiscard]] const Provider& provider() const { return *m_provider; }
+  [[nodiscard]] LimiterSnapshot limits() const { return m_limiter->snapshot(); }
+  [[nodiscard]] CacheStats cache_stats() const { return m_cache->stats(); }
+  [[nodiscard]] BreakerState breaker_state() const { return m_breaker.state(); }
+  /// Requests queued at each level.
+  [[nodiscard]] std::array<std::size_t, k_priority_count> queue_depths() const;
+  [[nodiscard]] int active_workers() const;
+  [[nodiscard]] PipelineStats stats() const;
+  /// The model a request type uses when the request names none.
+  [[nodiscard]] const std::string& default_model(analyser::RequestType t) const;
+
+  struct Record;
+
+private:
+  struct Work;
+  struct Metrics;
+
+  void dispatcher_loop();
+  void worker_loop(int index);
+  void finish_attempt(const std::shared_ptr<Record>& rec, std::uint64_t reservation,
+                      std::expected<ProviderResult, AttemptError> outcome, std::chrono::nanoseconds took);
+  void complete(const std::shared_ptr<Record>& rec, Status status,
+                std::vector<std::function<void()>>& notify);
+  void housekeeping();
+  void trim_records();
+  std::shared_ptr<Record> new_record(Submission s);
+  RecordView view(const Record& r) const;
+  std::chrono::seconds estimate_retry_after(Priority p) const;
+  void observe_final(const Record& r);
+
+  PipelineConfig m_config;
+  std::unique_ptr<Provider> m_provider;
+  std::unique_ptr<CacheStore> m_cache;
+  std::unique_ptr<Limiter> m_limiter;
+  const util::Clock& m_clock;
+  CircuitBreaker m_breaker;
+  std::unique_ptr<Metrics> m_metrics;
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_dispatch_cv;
+  std::condition_variable m_work_cv;
+  PriorityQueue m_queue;
+  std::unordered_map<std::string, std::shared_ptr<Record>> m_records;
+  std::deque<std::pair<util::Clock::SteadyTime, std::string>> m_expiry; ///< final records, oldest first
+  std::unordered_map<std::uint64_t, std::shared_ptr<Record>> m_queued;  ///< by job number
+  std::unordered_map<std::string, std::shared_ptr<Record>> m_inflight;  ///< cache key -> leader
+  std::deque<std::unique_ptr<Work>> m_work;
+  int m_active_workers = 1;
+  int m_busy_workers = 0;
+  int m_quiet_ticks = 0;
+  double m_drain_rate = 0; ///< completions per second, smoothed
+  std::uint64_t m_completed_tick = 0;
+  std::array<std::uint64_t, 60> m_minute{}; ///< submissions per second, a ring
+  std::size_t m_minute_at = 0;
+  std::uint64_t m_submitted_seen = 0;
+  std::uint64_t m_next_job = 1;
+  bool m_stopping = false;
+  std::vector<std::thread> m_workers;
+  std::thread m_dispatcher;
+  util::TimerQueue m_timers;
+};
+
+} // namespace mp::ai

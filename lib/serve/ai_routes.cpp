@@ -1,0 +1,271 @@
+// The AI endpoints: process, batch, request status (long-poll), cancel.
+
+#include "serve/ai_request.hpp"
+#include "serve/service.hpp"
+#include "util/json.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <charconv>
+
+namespace mp::serve {
+
+namespace {
+
+net::Response api_error(const ApiError& e) {
+  return net::Response::error(e.status, e.code, e.message, e.field);
+}
+
+/// The HTTP status a record answers with: 200 final and fine, 202 still running,
+/// 502 when its upstream failed.
+int record_status(const ai::RecordView& v) {
+  if (!ai::is_final(v.status)) {
+    return 202;
+  }
+  return v.status == ai::Status::failed ? 502 : 200;
+}
+
+net::Response record_response(const ai::RecordView& v) {
+  net::Response r = net::Response::json(v.to_json(), record_status(v));
+  if (r.status == 202) {
+    r.headers.emplace_back("Location", "/api/ai/requests/" + v.id);
+  }
+  return r;
+}
+
+net::Response queue_full(const ai::QueueFull& q) {
+  net::Response r = net::Response::error(429, "queue_full",
+                                         fmt::format("the {} queue is full; retry in {} s",
+                                                     ai::priority_name(q.priority), q.retry_after.count()));
+  r.headers.emplace_back("Retry-After", std::to_string(q.retry_after.count()));
+  return r;
+}
+
+std::optional<std::chrono::milliseconds> wait_param(const net::Request& req, std::int64_t cap,
+                                                    ApiError& err) {
+  auto w = req.query_param("wait_ms");
+  if (!w) {
+    return std::chrono::milliseconds(0);
+  }
+  std::int64_t v = -1;
+  auto [end, ec] = std::from_chars(w->data(), w->data() + w->size(), v);
+  if (ec != std::errc{} || end != w->data() + w->size() || v < 0 || v > cap) {
+    err = ApiError{400, "invalid_request", fmt::format("wait_ms must be an integer from 0 to {}", cap),
+                   "wait_ms"};
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(v);
+}
+
+bool may_see(const auth::Principal& who, const ai::RecordView& v) {
+  return who.is_admin() || v.owner == who.user_id;
+}
+
+/// Splits a batch body into request objects: a JSON array, or NDJSON lines.
+std::expected<std::vector<rapidjson::Document>, ApiError> batch_items(const std::string& body, bool ndjson,
+                                                                      std::size_t max_items) {
+  std::vector<rapidjson::Document> items;
+  auto too_many = [&] {
+    return std::unexpected(
+        ApiError{413, "too_many_items", fmt::format("a batch holds at most {} requests", max_items), "body"});
+  };
+  if (!ndjson) {
+    auto doc = util::parse_json(body);
+    if (!doc) {
+      return std::unexpected(ApiError{400, "invalid_json", doc.error().message, "body"});
+    }
+    if (!doc->IsArray()) {
+      return std::unexpected(ApiError{400, "invalid_request", "a batch is a JSON array of requests", "body"});
+    }
+    if (doc->Size() > max_items) {
+      return too_many();
+    }
+    for (auto& v : doc->GetArray()) {
+      rapidjson::Document d;
+      d.CopyFrom(v, d.GetAllocator());
+      items.push_back(std::move(d));
+    }
+    return items;
+  }
+  std::size_t start = 0;
+  for (int line = 1; start < body.size(); ++line) {
+    auto end = body.find('\n', start);
+    std::string_view text(body.data() + start, (end == std::string::npos ? body.size() : end) - start);
+    start = end == std::string::npos ? body.size() : end + 1;
+    if (text.find_first_not_of(" \t\r") == std::string_view::npos) {
+      continue;
+    }
+    auto doc = util::parse_json(text);
+    if (!doc) {
+      return std::unexpected(
+          ApiError{400, "invalid_json", fmt::format("line {}: {}", line, doc.error().message), "body"});
+    }
+    if (items.size() == max_items) {
+      return too_many();
+    }
+    items.push_back(std::move(*doc));
+  }
+  return items;
+}
+
+} // namespace
+
+void Service::add_ai_routes() {
+  const RequestLimits limits{m_config.ai_processing.max_wait_ms};
+
+  route("POST", "/api/ai/process", Access::user, [this, limits](Call& c) {
+    if (auto e = check_content_type(c.request.header("Content-Type"), false)) {
+      c.reply.send(api_error(*e));
+      return;
+    }
+    auto doc = util::parse_json_scratch(c.request.body());
+    if (!doc) {
+      c.reply.send(api_error({400, "invalid_json", doc.error().message, "body"}));
+      return;
+    }
+    auto parsed = parse_ai_request(**doc, c.principal, limits);
+    if (!parsed) {
+      c.reply.send(api_error(parsed.error()));
+      return;
+    }
+    auto rec = m_pipeline->submit(std::move(parsed->submission));
+    if (!rec) {
+      c.reply.send(queue_full(rec.error()));
+      return;
+    }
+    if (ai::is_final(rec->status) || parsed->wait.count() == 0) {
+      c.reply.send(record_response(*rec));
+      return;
+    }
+    m_pipeline->wait(rec->id, parsed->wait,
+                     [reply = c.reply](std::optional<ai::RecordView> v) { reply.send(record_response(*v)); });
+  });
+
+  route("POST", "/api/ai/batch", Access::user, [this, limits](Call& c) {
+    const auto content_type = c.request.header("Content-Type");
+    if (auto e = check_content_type(content_type, true)) {
+      c.reply.send(api_error(*e));
+      return;
+    }
+    const bool ndjson = content_type.find("ndjson") != std::string_view::npos;
+    auto items =
+        batch_items(c.request.body(), ndjson, static_cast<std::size_t>(m_config.ai_processing.max_batch));
+    if (!items) {
+      c.reply.send(api_error(items.error()));
+      return;
+    }
+    ApiError err;
+    auto wait = wait_param(c.request, limits.max_wait_ms, err);
+    if (!wait) {
+      c.reply.send(api_error(err));
+      return;
+    }
+    struct Batch {
+      Batch(std::size_t n, Reply r) : parts(n), reply(std::move(r)) {}
+      std::mutex mutex;
+      std::vector<std::string> parts; ///< JSON of each item's outcome
+      std::size_t pending = 0;
+      std::size_t accepted = 0;
+      Reply reply;
+      void finish() {
+        std::string body =
+            fmt::format(R"({{"accepted":{},"rejected":{},"results":[)", accepted, parts.size() - accepted);
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+          body += i ? "," : "";
+          body += parts[i];
+        }
+        body += "]}";
+        reply.json(std::move(body));
+      }
+    };
+    auto batch = std::make_shared<Batch>(items->size(), c.reply);
+    std::vector<std::pair<std::size_t, std::string>> to_wait;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      auto parsed = parse_ai_request((*items)[i], c.principal, limits);
+      if (!parsed) {
+        const auto& e = parsed.error();
+        batch->parts[i] =
+            fmt::format(R"({{"index":{},"error":{{"code":{},"message":{},"field":{}}}}})", i,
+                        util::json_quote(e.code), util::json_quote(e.message), util::json_quote(e.field));
+        continue;
+      }
+      auto rec = m_pipeline->submit(std::move(parsed->submission));
+      if (!rec) {
+        batch->parts[i] =
+            fmt::format(R"({{"index":{},"error":{{"code":"queue_full","message":"retry in {} s"}}}})", i,
+                        rec.error().retry_after.count());
+        continue;
+      }
+      ++batch->accepted;
+      batch->parts[i] = rec->to_json();
+      if (!ai::is_final(rec->status) && wait->count() > 0) {
+        to_wait.emplace_back(i, rec->id);
+      }
+    }
+    if (to_wait.empty()) {
+      batch->finish();
+      return;
+    }
+    batch->pending = to_wait.size();
+    for (auto& [index, id] : to_wait) {
+      m_pipeline->wait(id, *wait, [batch, index = index](std::optional<ai::RecordView> v) {
+        std::lock_guard lock(batch->mutex);
+        if (v) {
+          batch->parts[index] = v->to_json();
+        }
+        if (--batch->pending == 0) {
+          batch->finish();
+        }
+      });
+    }
+  });
+
+  route("GET", "/api/ai/requests/{id}", Access::user, [this, limits](Call& c) {
+    ApiError err;
+    auto wait = wait_param(c.request, limits.max_wait_ms, err);
+    if (!wait) {
+      c.reply.send(api_error(err));
+      return;
+    }
+    const std::string id = c.params.at("id");
+    auto rec = m_pipeline->get(id);
+    if (!rec || !may_see(c.principal, *rec)) {
+      c.reply.error(404, "not_found", fmt::format("no request {} (unknown, expired, or not yours)", id));
+      return;
+    }
+    auto answer = [reply = c.reply](std::optional<ai::RecordView> v) {
+      if (!v) {
+        reply.error(404, "not_found", "the request expired");
+        return;
+      }
+      net::Response r = net::Response::json(v->to_json(), 200);
+      reply.send(std::move(r));
+    };
+    m_pipeline->wait(id, *wait, answer);
+  });
+
+  route("DELETE", "/api/ai/requests/{id}", Access::user, [this](Call& c) {
+    const std::string id = c.params.at("id");
+    auto rec = m_pipeline->get(id);
+    if (!rec || !may_see(c.principal, *rec)) {
+      c.reply.error(404, "not_found", fmt::format("no request {} (unknown, expired, or not yours)", id));
+      return;
+    }
+    switch (m_pipeline->cancel(id)) {
+    case ai::Pipeline::CancelResult::cancelled:
+      c.reply.json(fmt::format(R"({{"request_id":{},"status":"cancelled"}})", util::json_quote(id)));
+      return;
+    case ai::Pipeline::CancelResult::not_found:
+      c.reply.error(404, "not_found", fmt::format("no request {}", id));
+      return;
+    case ai::Pipeline::CancelResult::too_late:
+      c.reply.error(409, "conflict",
+                    fmt::format("request {} is {}: only queued requests can be cancelled", id,
+                                ai::status_name(m_pipeline->get(id).value_or(*rec).status)));
+      return;
+    }
+  });
+}
+
+} // namespace mp::serve
