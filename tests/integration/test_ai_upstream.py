@@ -187,5 +187,36 @@ class Priority(UpstreamTest):
         self.assertEqual(order[2:], [f"bg-{i}" for i in range(5)])
 
 
+class CircuitBreaker(unittest.TestCase):
+    def test_consecutive_failures_open_it_and_a_probe_closes_it(self):
+        fake = FakeUpstream()
+        server = Server("--set", "ai_processing.provider=openai",
+                        "--set", f"ai_processing.openai.base_url={fake.base_url}",
+                        "--set", "ai_processing.retry.max_attempts=1",
+                        "--set", "ai_processing.circuit_breaker.failure_threshold=2",
+                        "--set", "ai_processing.circuit_breaker.open_ms=1500", env={"OPENAI_API_KEY": "k"})
+        try:
+            fake.script([{"status": 500}, {"status": 500}])
+            for i in range(2):
+                s, _, body = post_json(server, "/api/ai/process", dict(EMAIL, email_id=i, content=f"fails {i}",
+                                                                    wait_ms=5000))
+                self.assertEqual(body["status"], "failed")
+            s, _, body = post_json(server, "/api/ai/process", dict(EMAIL, content="waits for the breaker"))
+            self.assertIn(body["status"], ("queued", "processing"))
+            time.sleep(0.5)
+            self.assertEqual(len(fake.arrivals()), 2)  # open: nothing goes upstream
+            status, _, data = server.request("GET", f"/api/ai/requests/{body['request_id']}?wait_ms=5000")
+            rec = json.loads(data)
+            self.assertEqual(rec["status"], "completed")  # the half-open probe succeeded
+            a = fake.arrivals()
+            self.assertEqual(len(a), 3)
+            self.assertGreaterEqual(a[2]["t"] - a[1]["t"], 1.4)
+            text = server.request("GET", "/metrics")[2].decode()
+            self.assertIn("mp_ai_circuit_open 0", text)
+        finally:
+            self.assertEqual(server.terminate(), 0)
+            fake.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
