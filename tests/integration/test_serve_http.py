@@ -1,5 +1,6 @@
 """mp-serve's HTTP surface: endpoints, errors, limits, keep-alive, pipelining."""
 import json
+import socket
 import os
 import re
 import shutil
@@ -126,6 +127,31 @@ class Endpoints(ServerTest):
             recv_all(s)
         text = self.server.request("GET", "/metrics")[2].decode()
         self.assertRegex(text, r'mp_http_protocol_errors_total\{status="400"\} [1-9]')
+
+
+class Garbage(ServerTest):
+    def test_random_and_mutated_requests_never_take_the_server_down(self):
+        import random
+        rng = random.Random(7)
+        good = (b"POST /api/ai/process HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 40\r\n\r\n{\"email_id\":1,\"content\":\"hello there\"}")
+        for i in range(300):
+            if i % 3 == 0:
+                data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+            else:
+                b = bytearray(good)
+                for _ in range(rng.randrange(1, 6)):
+                    b[rng.randrange(len(b))] = rng.randrange(256)
+                data = bytes(b)
+            with self.server.connect(timeout=5) as s:
+                try:
+                    s.sendall(data)
+                    s.shutdown(socket.SHUT_WR)
+                    recv_all(s)
+                except OSError:
+                    pass
+        self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+        self.assertIsNone(self.server.proc.poll())
 
 
 class Limits(ServerTest):
