@@ -21,18 +21,48 @@ double uniform01() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
+constexpr char k_hex[] = "0123456789abcdef";
+constexpr std::size_t k_id_length = 36; // "req_" + 32 hex digits
+
+void append_hex(std::string& out, std::uint64_t v, int digits) {
+  for (int j = digits - 1; j >= 0; --j) {
+    out += k_hex[(v >> (4 * j)) & 0xf];
+  }
+}
+
+/// "req_" and 32 random hex digits: unguessable, so one caller cannot find another's.
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char k_hex[] = "0123456789abcdef";
   std::string id = "req_";
-  for (int i = 0; i < 2; ++i) {
-    std::uint64_t v = rng();
-    for (int j = 0; j < 16; ++j) {
-      id += k_hex[v & 0xf];
-      v >>= 4;
-    }
-  }
+  append_hex(id, rng(), 16);
+  append_hex(id, rng(), 16);
   return id;
+}
+
+/// A cache hit's id: 24 random hex digits, then its slot in the hit ring (8 digits).
+std::string hit_request_id(std::size_t slot) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id = "req_";
+  append_hex(id, rng(), 16);
+  append_hex(id, rng(), 8);
+  append_hex(id, slot, 8);
+  return id;
+}
+
+std::optional<std::size_t> hit_slot(const std::string& id) {
+  if (id.size() != k_id_length) {
+    return std::nullopt;
+  }
+  std::size_t slot = 0;
+  for (std::size_t i = k_id_length - 8; i < k_id_length; ++i) {
+    const char c = id[i];
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) {
+      return std::nullopt;
+    }
+    slot = slot * 16 + static_cast<std::size_t>(d);
+  }
+  return slot;
 }
 
 } // namespace
@@ -158,6 +188,7 @@ Pipeline::Pipeline(PipelineConfig config, std::unique_ptr<Provider> provider,
   m_config.min_workers = std::max(1, m_config.min_workers);
   m_config.max_workers = std::max(m_config.min_workers, m_config.max_workers);
   m_active_workers = m_config.min_workers;
+  m_hits.resize(std::max<std::size_t>(1, m_config.max_records));
   m_metrics->resolve();
   registry.on_collect([this] {
     const auto depths = queue_depths();
@@ -206,7 +237,6 @@ const std::string& Pipeline::default_model(analyser::RequestType t) const {
 
 std::shared_ptr<Pipeline::Record> Pipeline::new_record(Submission s) {
   auto rec = std::make_shared<Record>();
-  rec->id = new_request_id();
   rec->sub = std::move(s);
   const Submission& sub = rec->sub;
   rec->model = sub.model.empty() ? default_model(sub.type) : sub.model;
@@ -267,13 +297,16 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s) {
       m_metrics->outcome(rec->sub, 0).inc();
       m_metrics->completed.fetch_add(1, std::memory_order_relaxed);
       m_metrics->total_all.record_ns(0);
+      // Hits go to a ring, not the record map: a slot is found from the id without
+      // hashing, and the oldest hit is overwritten instead of erased (RESULTS.md).
       std::lock_guard lock(m_mutex);
-      m_records.emplace(rec->id, rec);
-      m_expiry.emplace_back(rec->finished + m_config.record_ttl, rec->id);
-      trim_records();
+      const std::size_t slot = m_hit_next++ % m_hits.size();
+      rec->id = hit_request_id(slot);
+      m_hits[slot] = rec;
       return view(*rec);
     }
   }
+  rec->id = new_request_id();
   std::lock_guard lock(m_mutex);
   if (m_stopping) {
     return std::unexpected(QueueFull{priority, std::chrono::seconds(1)});
@@ -303,29 +336,39 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s) {
   return view(*rec);
 }
 
+std::shared_ptr<Pipeline::Record> Pipeline::find_record(const std::string& id) const {
+  if (auto slot = hit_slot(id); slot && *slot < m_hits.size()) {
+    const auto& hit = m_hits[*slot];
+    if (hit && hit->id == id) {
+      return hit->finished + m_config.record_ttl > m_clock.steady_now() ? hit : nullptr;
+    }
+  }
+  auto it = m_records.find(id);
+  return it == m_records.end() ? nullptr : it->second;
+}
+
 std::optional<RecordView> Pipeline::get(const std::string& id) const {
   std::lock_guard lock(m_mutex);
-  auto it = m_records.find(id);
-  if (it == m_records.end()) {
+  auto rec = find_record(id);
+  if (!rec) {
     return std::nullopt;
   }
-  return view(*it->second);
+  return view(*rec);
 }
 
 void Pipeline::wait(const std::string& id, std::chrono::milliseconds timeout,
                     std::function<void(std::optional<RecordView>)> fn) {
   std::unique_lock lock(m_mutex);
-  auto it = m_records.find(id);
-  if (it == m_records.end() || is_final(it->second->status) || timeout.count() <= 0 || m_stopping) {
+  auto rec = find_record(id);
+  if (!rec || is_final(rec->status) || timeout.count() <= 0 || m_stopping) {
     std::optional<RecordView> v;
-    if (it != m_records.end()) {
-      v = view(*it->second);
+    if (rec) {
+      v = view(*rec);
     }
     lock.unlock();
     fn(std::move(v));
     return;
   }
-  auto rec = it->second;
   static std::atomic<std::uint64_t> next_token{1};
   const std::uint64_t token = next_token.fetch_add(1);
   rec->waiters.emplace_back(token, std::move(fn));
@@ -350,11 +393,10 @@ Pipeline::CancelResult Pipeline::cancel(const std::string& id) {
   CancelResult result = CancelResult::too_late;
   {
     std::lock_guard lock(m_mutex);
-    auto it = m_records.find(id);
-    if (it == m_records.end()) {
+    auto rec = find_record(id);
+    if (!rec) {
       return CancelResult::not_found;
     }
-    auto rec = it->second;
     if (rec->status != Status::queued) {
       return is_final(rec->status) && rec->status == Status::cancelled ? CancelResult::cancelled
                                                                        : CancelResult::too_late;

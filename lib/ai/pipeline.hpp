@@ -168,6 +168,7 @@ private:
                 std::vector<std::function<void()>>& notify);
   void housekeeping();
   void trim_records();
+  std::shared_ptr<Record> find_record(const std::string& id) const;
   std::shared_ptr<Record> new_record(Submission s);
   RecordView view(const Record& r) const;
   std::chrono::seconds estimate_retry_after(Priority p) const;
@@ -186,6 +187,8 @@ private:
   std::condition_variable m_work_cv;
   PriorityQueue m_queue;
   std::unordered_map<std::string, std::shared_ptr<Record>> m_records;
+  std::vector<std::shared_ptr<Record>> m_hits; ///< cache hits' records, a ring of max_records
+  std::size_t m_hit_next = 0;
   std::deque<std::pair<util::Clock::SteadyTime, std::string>> m_expiry; ///< final records, oldest first
   std::unordered_map<std::uint64_t, std::shared_ptr<Record>> m_queued;  ///< by job number
   std::unordered_map<std::string, std::shared_ptr<Record>> m_inflight;  ///< cache key -> leader

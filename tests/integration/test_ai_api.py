@@ -34,6 +34,11 @@ class Process(ServerTest):
         self.assertTrue(again["cached"])
         self.assertEqual(again["email_id"], "msg-2")
         self.assertEqual(again["result"], result)
+        # A hit has a record too, readable by its id.
+        status, _, data = self.server.request("GET", f"/api/ai/requests/{again['request_id']}")
+        self.assertEqual(status, 200)
+        self.assertTrue(json.loads(data)["cached"])
+        self.assertEqual(json.loads(data)["email_id"], "msg-2")
         # Whitespace differences are the same email.
         spaced = dict(email, content="  " + email["content"].replace(" ", "   ") + "\n")
         self.assertTrue(post_json(self.server, "/api/ai/process", spaced)[2]["cached"])
