@@ -16,11 +16,12 @@ DEB_LIBS   := libboost1.81-dev libcli11-dev libhiredis-dev libsqlite3-dev \
 DEB_TEST   := redis-server prometheus python3 python3-websockets curl
 DEB_BENCH  := wrk nginx-light
 DEB_LINT   := clang-format clang-tidy-16
+DEB_FUZZ   := clang-16 libclang-rt-16-dev
 DEB_ALL    := $(DEB_BUILD) $(DEB_LIBS) $(DEB_TEST) $(DEB_BENCH) $(DEB_LINT)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench format format-check lint sanitize tsan completions install clean help
+.PHONY: all deps build run test bench format format-check lint sanitize tsan fuzz completions install clean help
 
 all: build
 
@@ -87,6 +88,23 @@ tsan: deps
 	cmake --build $(BUILD_DIR)-tsan -j $(JOBS)
 	cd $(BUILD_DIR)-tsan && ctest --output-on-failure -j $(JOBS)
 
+## fuzz: build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := json ai_request config keys
+fuzz:
+	@$(MAKE) --no-print-directory deps DEB_ALL="$(DEB_FUZZ)"
+	CXX=clang++-16 cmake -S . -B $(BUILD_DIR)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DMP_FUZZ=ON -DMP_DEV=OFF -DMP_BUILD_TESTS=OFF
+	cmake --build $(BUILD_DIR)-fuzz -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD_DIR)-fuzz/corpus/$$t; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  $(BUILD_DIR)-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD_DIR)-fuzz/ \
+	    $(BUILD_DIR)-fuzz/corpus/$$t tests/fuzz/corpus/$$t > $(BUILD_DIR)-fuzz/fuzz_$$t.log 2>&1; rc=$$?; \
+	  tail -1 $(BUILD_DIR)-fuzz/fuzz_$$t.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz_$$t failed: $(BUILD_DIR)-fuzz/fuzz_$$t.log and the crash-* file beside it"; exit 1; }; \
+	done
+
 ## completions: regenerate completions/ from the tools' --help
 completions: build
 	scripts/gen_completions.py $(BUILD_DIR)
@@ -98,7 +116,7 @@ install: build
 
 ## clean: remove the build trees
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan $(BUILD_DIR)-tsan $(BUILD_DIR)-lint
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan $(BUILD_DIR)-tsan $(BUILD_DIR)-lint $(BUILD_DIR)-fuzz
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /  /'

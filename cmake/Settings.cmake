@@ -44,3 +44,15 @@ if(MP_SANITIZE)
     target_compile_options(mp_settings INTERFACE -Wno-tsan)
   endif()
 endif()
+
+# libFuzzer builds (`make fuzz`): clang only. Clang 16 implements C++20 concepts but does
+# not announce them, and libstdc++ 12 hides std::expected unless it does.
+option(MP_FUZZ "Build the libFuzzer targets in tests/fuzz (clang)" OFF)
+if(MP_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "MP_FUZZ needs clang (CXX=clang++-16)")
+  endif()
+  target_compile_options(mp_settings INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                         -U__cpp_concepts -D__cpp_concepts=202002L -Wno-builtin-macro-redefined)
+  target_link_options(mp_settings INTERFACE -fsanitize=address,undefined)
+endif()
