@@ -116,8 +116,7 @@ struct Pipeline::Metrics {
         retries(
             r.counter("mp_ai_retries_total", "Attempts scheduled again after a retryable failure").with({})),
         rate_limited(r.counter("mp_ai_upstream_rate_limited_total", "Upstream 429 answers").with({})),
-        cost(r.gauge("mp_ai_cost_dollars", "Dollars spent upstream since start (a gauge: fractional)")
-                 .with({})),
+        cost(r.float_counter("mp_ai_cost_dollars_total", "Dollars spent upstream").with({})),
         budget_left(r.gauge("mp_ai_budget_remaining_dollars", "Dollars left in the hourly budget").with({})),
         queue_depth(r.gauge("mp_ai_queue_depth", "Requests waiting, by priority", {"priority"})),
         workers(r.gauge("mp_ai_workers", "Worker threads", {"state"})),
@@ -138,7 +137,7 @@ struct Pipeline::Metrics {
   metrics::Family<metrics::Counter>& upstream;
   metrics::Counter& retries;
   metrics::Counter& rate_limited;
-  metrics::Gauge& cost;
+  metrics::FloatCounter& cost;
   metrics::Gauge& budget_left;
   metrics::Family<metrics::Gauge>& queue_depth;
   metrics::Family<metrics::Gauge>& workers;
@@ -538,6 +537,7 @@ void Pipeline::dispatcher_loop() {
     m_queued.erase(rec->job);
     if (rec->started == Steady{}) {
       rec->started = now;
+      m_wait_ewma_ms = 0.9 * m_wait_ewma_ms + 0.1 * ms_between(rec->submitted, now);
       m_metrics->wait_by[static_cast<std::size_t>(rec->sub.type)][static_cast<std::size_t>(rec->sub.priority)]
           ->observe(now - rec->submitted);
     }
@@ -574,6 +574,8 @@ void Pipeline::worker_loop(int index) {
     const auto took = m_clock.steady_now() - t0;
     finish_attempt(work->rec, work->reservation, std::move(outcome), took);
     lock.lock();
+    m_service_ewma_ms =
+        0.9 * m_service_ewma_ms + 0.1 * std::chrono::duration<double, std::milli>(took).count();
     --m_busy_workers;
     m_dispatch_cv.notify_one();
   }
@@ -736,7 +738,10 @@ void Pipeline::housekeeping() {
     m_completed_tick = 0;
     // Worker scaling, one step a tick (see the file comment).
     const int idle = m_active_workers - m_busy_workers;
-    if (!m_queue.empty() && idle <= 0 && m_active_workers < m_config.max_workers) {
+    const bool backlog = m_queue.size() >= static_cast<std::size_t>(m_active_workers);
+    const bool waiting_long = m_wait_ewma_ms > m_service_ewma_ms;
+    if (!m_queue.empty() && idle <= 0 && (backlog || waiting_long) &&
+        m_active_workers < m_config.max_workers) {
       ++m_active_workers;
       m_quiet_ticks = 0;
       m_work_cv.notify_all();

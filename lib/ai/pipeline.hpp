@@ -14,10 +14,12 @@
 // work happen only there, never on the I/O threads), and a timer thread (long-poll
 // timeouts, back-offs, housekeeping every second: record expiry and worker scaling).
 //
-// Worker scaling (damped): every second, if work is queued and no worker is idle, one
-// more worker becomes active (up to max); if the queue has been empty and at most half
-// the active workers busy for 5 consecutive seconds, one fewer (down to min). One step
-// per second in either direction, so a burst cannot make the pool thrash.
+// Worker scaling (damped), on queue depth and latency: every second, if work is queued,
+// no worker is idle, and either the queue holds at least one request per active worker
+// or requests have been waiting longer than a service takes (moving averages of queue
+// wait and service time), one more worker becomes active (up to max). If the queue has
+// been empty and at most half the active workers busy for 5 consecutive seconds, one
+// fewer (down to min). One step per second either way, so a burst cannot make it thrash.
 
 #include "ai/cache.hpp"
 #include "ai/limiter.hpp"
@@ -196,7 +198,9 @@ private:
   int m_active_workers = 1;
   int m_busy_workers = 0;
   int m_quiet_ticks = 0;
-  double m_drain_rate = 0; ///< completions per second, smoothed
+  double m_drain_rate = 0;      ///< completions per second, smoothed
+  double m_wait_ewma_ms = 0;    ///< queue wait of started requests, smoothed
+  double m_service_ewma_ms = 0; ///< provider attempt time, smoothed
   std::uint64_t m_completed_tick = 0;
   std::array<std::uint64_t, 60> m_minute{}; ///< submissions per second, a ring
   std::size_t m_minute_at = 0;

@@ -197,7 +197,29 @@ template <> void Family<Histogram>::write_json(util::JsonWriter& w) const {
 }
 
 template class Family<Counter>;
+template <> void Family<FloatCounter>::write_prometheus(std::string& out) const {
+  write_header(out, *this, "counter");
+  for (const auto& [labels, c] : series()) {
+    out += name();
+    out += close_labels(label_prefix(label_names(), labels));
+    out += ' ';
+    out += number(c->value());
+    out += '\n';
+  }
+}
+
+template <> void Family<FloatCounter>::write_json(util::JsonWriter& w) const {
+  for (const auto& [labels, c] : series()) {
+    w.StartObject();
+    write_labels_json(w, label_names(), labels);
+    util::write_key(w, "value");
+    w.Double(c->value());
+    w.EndObject();
+  }
+}
+
 template class Family<Gauge>;
+template class Family<FloatCounter>;
 template class Family<Histogram>;
 
 template <class M>
@@ -227,6 +249,11 @@ Family<Counter>& Registry::counter(std::string_view name, std::string_view help,
 Family<Gauge>& Registry::gauge(std::string_view name, std::string_view help,
                                std::vector<std::string> labels) {
   return family<Gauge>(name, help, Type::gauge, std::move(labels));
+}
+
+Family<FloatCounter>& Registry::float_counter(std::string_view name, std::string_view help,
+                                              std::vector<std::string> labels) {
+  return family<FloatCounter>(name, help, Type::counter, std::move(labels));
 }
 
 Family<Histogram>& Registry::histogram(std::string_view name, std::string_view help,

@@ -37,6 +37,20 @@ private:
   std::atomic<std::uint64_t> m_value{0};
 };
 
+/// A counter of fractional amounts (dollars, seconds): exposed as a Prometheus counter.
+class FloatCounter {
+public:
+  void add(double d) noexcept {
+    if (d > 0) {
+      m_value.fetch_add(d, std::memory_order_relaxed);
+    }
+  }
+  [[nodiscard]] double value() const noexcept { return m_value.load(std::memory_order_relaxed); }
+
+private:
+  std::atomic<double> m_value{0.0};
+};
+
 class Gauge {
 public:
   void set(double v) noexcept { m_value.store(v, std::memory_order_relaxed); }
@@ -109,6 +123,8 @@ public:
   Family<Counter>& counter(std::string_view name, std::string_view help,
                            std::vector<std::string> labels = {});
   Family<Gauge>& gauge(std::string_view name, std::string_view help, std::vector<std::string> labels = {});
+  Family<FloatCounter>& float_counter(std::string_view name, std::string_view help,
+                                      std::vector<std::string> labels = {});
   Family<Histogram>& histogram(std::string_view name, std::string_view help,
                                std::vector<std::string> labels = {});
 

@@ -1,6 +1,7 @@
 """mp-serve against a fake OpenAI-compatible upstream over real HTTP: the retry loop,
 Retry-After, limits and budget never overshot, coalescing, priority, cancellation."""
 import json
+import re
 import threading
 import time
 import unittest
@@ -185,6 +186,26 @@ class Priority(UpstreamTest):
         self.assertEqual(order[0], "filler")
         self.assertEqual(order[1], "urgent", order)
         self.assertEqual(order[2:], [f"bg-{i}" for i in range(5)])
+
+
+class WorkerScaling(UpstreamTest):
+    server_args = ("--set", "ai_processing.min_workers=1", "--set", "ai_processing.num_workers=4",
+                   "--set", "ai_processing.rate_limiting.requests_per_minute=0")
+
+    def test_the_pool_grows_one_step_a_second_under_a_backlog(self):
+        self.fake.script([], default={"delay_ms": 300})
+        for i in range(40):
+            post_json(self.server, "/api/ai/process", dict(EMAIL, email_id=i, content=f"scaling {i}", wait_ms=0))
+
+        def active():
+            text = self.server.request("GET", "/metrics")[2].decode()
+            m = re.search(r'^mp_ai_workers\{state="active"\} (\d+)', text, re.M)
+            return int(m.group(1)) if m else 0
+
+        self.assertEqual(active(), 1)
+        self.assertEqual(wait_until(lambda: active() >= 4, timeout=15), True)
+        # It never went past the configured maximum.
+        self.assertLessEqual(active(), 4)
 
 
 class CircuitBreaker(unittest.TestCase):

@@ -82,3 +82,14 @@ TEST_CASE("registry: JSON carries percentiles in milliseconds", "[metrics]") {
   REQUIRE(s["p99_ms"].GetDouble() == Approx(99).epsilon(0.01));
   REQUIRE(s["max_ms"].GetDouble() == Approx(100).epsilon(0.001));
 }
+
+TEST_CASE("registry: fractional counters are counters", "[metrics]") {
+  Registry r;
+  auto& c = r.float_counter("mp_spent_dollars_total", "Spent").with({});
+  c.add(0.25);
+  c.add(0.5);
+  c.add(-3); // counters never go down
+  const auto text = r.prometheus_text();
+  REQUIRE(text.find("# TYPE mp_spent_dollars_total counter\nmp_spent_dollars_total 0.75\n") !=
+          std::string::npos);
+}
