@@ -70,6 +70,47 @@ double ms(std::uint64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
 
+// Counters, fractional counters and gauges: one value a series.
+std::string scalar_text(const Counter& c) {
+  return std::to_string(c.value());
+}
+std::string scalar_text(const FloatCounter& c) {
+  return number(c.value());
+}
+std::string scalar_text(const Gauge& g) {
+  return number(g.value());
+}
+void scalar_json(util::JsonWriter& w, const Counter& c) {
+  w.Uint64(c.value());
+}
+void scalar_json(util::JsonWriter& w, const FloatCounter& c) {
+  w.Double(c.value());
+}
+void scalar_json(util::JsonWriter& w, const Gauge& g) {
+  w.Double(g.value());
+}
+
+template <class M> void write_scalar_prometheus(const Family<M>& f, std::string& out, std::string_view type) {
+  write_header(out, f, type);
+  for (const auto& [labels, m] : f.series()) {
+    out += f.name();
+    out += close_labels(label_prefix(f.label_names(), labels));
+    out += ' ';
+    out += scalar_text(*m);
+    out += '\n';
+  }
+}
+
+template <class M> void write_scalar_json(const Family<M>& f, util::JsonWriter& w) {
+  for (const auto& [labels, m] : f.series()) {
+    w.StartObject();
+    write_labels_json(w, f.label_names(), labels);
+    util::write_key(w, "value");
+    scalar_json(w, *m);
+    w.EndObject();
+  }
+}
+
 } // namespace
 
 const std::vector<std::pair<double, std::string_view>>& bucket_bounds() {
@@ -129,25 +170,22 @@ template <class M> std::vector<std::pair<std::vector<std::string>, const M*>> Fa
 }
 
 template <> void Family<Counter>::write_prometheus(std::string& out) const {
-  write_header(out, *this, "counter");
-  for (const auto& [labels, c] : series()) {
-    out += name();
-    out += close_labels(label_prefix(label_names(), labels));
-    out += ' ';
-    out += std::to_string(c->value());
-    out += '\n';
-  }
+  write_scalar_prometheus(*this, out, "counter");
 }
-
+template <> void Family<FloatCounter>::write_prometheus(std::string& out) const {
+  write_scalar_prometheus(*this, out, "counter");
+}
 template <> void Family<Gauge>::write_prometheus(std::string& out) const {
-  write_header(out, *this, "gauge");
-  for (const auto& [labels, g] : series()) {
-    out += name();
-    out += close_labels(label_prefix(label_names(), labels));
-    out += ' ';
-    out += number(g->value());
-    out += '\n';
-  }
+  write_scalar_prometheus(*this, out, "gauge");
+}
+template <> void Family<Counter>::write_json(util::JsonWriter& w) const {
+  write_scalar_json(*this, w);
+}
+template <> void Family<FloatCounter>::write_json(util::JsonWriter& w) const {
+  write_scalar_json(*this, w);
+}
+template <> void Family<Gauge>::write_json(util::JsonWriter& w) const {
+  write_scalar_json(*this, w);
 }
 
 template <> void Family<Histogram>::write_prometheus(std::string& out) const {
@@ -167,26 +205,6 @@ template <> void Family<Histogram>::write_prometheus(std::string& out) const {
   }
 }
 
-template <> void Family<Counter>::write_json(util::JsonWriter& w) const {
-  for (const auto& [labels, c] : series()) {
-    w.StartObject();
-    write_labels_json(w, label_names(), labels);
-    util::write_key(w, "value");
-    w.Uint64(c->value());
-    w.EndObject();
-  }
-}
-
-template <> void Family<Gauge>::write_json(util::JsonWriter& w) const {
-  for (const auto& [labels, g] : series()) {
-    w.StartObject();
-    write_labels_json(w, label_names(), labels);
-    util::write_key(w, "value");
-    w.Double(g->value());
-    w.EndObject();
-  }
-}
-
 template <> void Family<Histogram>::write_json(util::JsonWriter& w) const {
   for (const auto& [labels, h] : series()) {
     w.StartObject();
@@ -197,26 +215,6 @@ template <> void Family<Histogram>::write_json(util::JsonWriter& w) const {
 }
 
 template class Family<Counter>;
-template <> void Family<FloatCounter>::write_prometheus(std::string& out) const {
-  write_header(out, *this, "counter");
-  for (const auto& [labels, c] : series()) {
-    out += name();
-    out += close_labels(label_prefix(label_names(), labels));
-    out += ' ';
-    out += number(c->value());
-    out += '\n';
-  }
-}
-
-template <> void Family<FloatCounter>::write_json(util::JsonWriter& w) const {
-  for (const auto& [labels, c] : series()) {
-    w.StartObject();
-    write_labels_json(w, label_names(), labels);
-    util::write_key(w, "value");
-    w.Double(c->value());
-    w.EndObject();
-  }
-}
 
 template class Family<Gauge>;
 template class Family<FloatCounter>;
