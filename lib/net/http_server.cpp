@@ -519,7 +519,9 @@ asio::awaitable<void> Session::flush() {
         m_wire += "\r\n";
       }
       m_wire += "\r\n";
-      m_wire += r.body;
+      if (slot->message.method() != http::verb::head) {
+        m_wire += r.body;
+      }
       ++count;
     }
     m_write_deadline = Clock::now() + m_options.write_timeout;

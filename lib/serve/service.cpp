@@ -113,7 +113,10 @@ void Service::route(std::string method, std::string pattern, Access access, Rout
 }
 
 const Service::Series& Service::series_for(std::uint32_t route, std::uint32_t method, int status) {
-  const bool fast = route < m_route_series.size() && status >= 100 && status < 600;
+  // A matched route has one method, except that HEAD shares GET's route: HEAD takes the
+  // locked path so the two keep their own series.
+  const bool fast =
+      route < m_route_series.size() && status >= 100 && status < 600 && k_methods[method] != "HEAD";
   if (fast) {
     if (const Series* s = m_route_series[route]->by_status[static_cast<std::size_t>(status - 100)].load(
             std::memory_order_acquire)) {
@@ -222,7 +225,8 @@ util::Histogram Service::latency_all() const {
 
 void Service::handle(const net::Request& req, net::Responder responder) {
   const std::uint32_t method = method_index(req.method());
-  RouteMatch m = m_router.match(req.method(), req.path());
+  // HEAD is GET without the body (the server drops it and keeps Content-Length).
+  RouteMatch m = m_router.match(req.method() == "HEAD" ? std::string_view("GET") : req.method(), req.path());
   const bool open_route = m.kind == RouteMatch::Kind::found && m_router.access(m.index) == Access::open;
   auth::Principal who;
   if (!open_route) {

@@ -18,6 +18,15 @@ class Endpoints(ServerTest):
         self.assertEqual(headers["content-type"], "application/json")
         self.assertEqual(json.loads(body), {"status": "ok"})
 
+    def test_head_is_get_without_a_body(self):
+        with self.server.connect() as s:
+            s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = recv_all(s)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), data)
+        self.assertIn(b"Content-Length: 15", head)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest)  # no body between the two answers
+
     def test_readyz(self):
         status, body = self.server.get_json("/readyz")
         self.assertEqual(status, 200)
