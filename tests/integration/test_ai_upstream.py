@@ -107,7 +107,7 @@ class RetryLoop(UpstreamTest):
 
 class Coalescing(UpstreamTest):
     def test_concurrent_duplicates_make_one_call(self):
-        self.fake.script([], default={"delay_ms": 600})
+        self.fake.script([], default={"delay_ms": 1200})
         results = []
 
         def one(i):
@@ -174,7 +174,9 @@ class Priority(UpstreamTest):
     server_args = ("--set", "ai_processing.num_workers=1", "--set", "ai_processing.min_workers=1")
 
     def test_urgent_work_overtakes_background_work(self):
-        self.fake.script([], default={"delay_ms": 150})
+        # The filler holds the only worker long enough for the rest to queue behind it,
+        # however slow this machine is.
+        self.fake.script([{"delay_ms": 1500}], default={"delay_ms": 50})
         post_json(self.server, "/api/ai/process", dict(EMAIL, content="filler", model="filler"))
         wait_until(lambda: len(self.fake.arrivals()) >= 1)
         for i in range(5):
