@@ -234,13 +234,17 @@ const std::string& Pipeline::default_model(analyser::RequestType t) const {
   return m_config.models[static_cast<std::size_t>(t)];
 }
 
-std::shared_ptr<Pipeline::Record> Pipeline::new_record(Submission s) {
+CacheKey Pipeline::key_for(const Submission& s) const {
+  const std::string& model = s.model.empty() ? default_model(s.type) : s.model;
+  return make_cache_key(s.type, model, m_config.prompt_version, s.subject, s.sender, s.content);
+}
+
+std::shared_ptr<Pipeline::Record> Pipeline::new_record(Submission s, const CacheKey* key) {
   auto rec = std::make_shared<Record>();
   rec->sub = std::move(s);
   const Submission& sub = rec->sub;
   rec->model = sub.model.empty() ? default_model(sub.type) : sub.model;
-  rec->key =
-      make_cache_key(sub.type, rec->model, m_config.prompt_version, sub.subject, sub.sender, sub.content);
+  rec->key = key ? *key : key_for(sub);
   rec->submitted = m_clock.steady_now();
   rec->created_unix = util::to_unix_seconds(m_clock.wall_now());
   return rec;
@@ -280,11 +284,11 @@ std::chrono::seconds Pipeline::estimate_retry_after(Priority p) const {
   return std::chrono::seconds(static_cast<std::int64_t>(std::clamp(secs, 1.0, 3600.0)));
 }
 
-std::expected<RecordView, QueueFull> Pipeline::submit(Submission s) {
+std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheKey* key) {
   m_metrics->submitted.fetch_add(1, std::memory_order_relaxed);
   const Priority priority = s.priority;
   const CacheMode mode = s.cache;
-  auto rec = new_record(std::move(s));
+  auto rec = new_record(std::move(s), key);
   if (mode != CacheMode::refresh) {
     if (auto hit = m_cache->get(rec->key)) {
       m_metrics->cache_hits.inc();

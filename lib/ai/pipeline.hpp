@@ -129,7 +129,11 @@ public:
 
   /// Submits a request. A cache hit comes back completed; otherwise queued (or
   /// following an identical request in flight). QueueFull when its level is full.
-  std::expected<RecordView, QueueFull> submit(Submission s);
+  /// `key`, when given, must be key_for(s): callers that saw the same request before
+  /// pass it to skip normalising and hashing the email again.
+  std::expected<RecordView, QueueFull> submit(Submission s, const CacheKey* key = nullptr);
+  /// The cache key of a submission (type, resolved model, prompt version, email).
+  [[nodiscard]] CacheKey key_for(const Submission& s) const;
   [[nodiscard]] std::optional<RecordView> get(const std::string& id) const;
   /// Calls `fn` once: with the record when it becomes final, or when `timeout` passes
   /// (with its state then), or at once if it is final already; nullopt for an unknown id.
@@ -171,7 +175,7 @@ private:
   void housekeeping();
   void trim_records();
   std::shared_ptr<Record> find_record(const std::string& id) const;
-  std::shared_ptr<Record> new_record(Submission s);
+  std::shared_ptr<Record> new_record(Submission s, const CacheKey* key);
   RecordView view(const Record& r) const;
   std::chrono::seconds estimate_retry_after(Priority p) const;
   void observe_final(const Record& r);
