@@ -193,6 +193,18 @@ class Ownership(ServerTest):
         self.assertEqual(self.server.request("GET", path, headers={"Authorization": "Bearer admin-key-001"})[0], 200)
         self.assertEqual(self.server.request("GET", path)[0], 401)
 
+    def test_the_same_body_from_two_callers_belongs_to_each(self):
+        body = dict(EMAIL, metadata={}, content="identical bodies, different callers", wait_ms=5000)
+        ids = {}
+        for who in ("alice-key-0001", "bob-key-00001", "alice-key-0001"):
+            s, _, rec = post_json(self.server, "/api/ai/process", body, headers={"Authorization": f"Bearer {who}"})
+            self.assertEqual(s, 200, rec)
+            ids.setdefault(who, []).append(rec["request_id"])
+        bob = {"Authorization": "Bearer bob-key-00001"}
+        for rid in ids["alice-key-0001"]:
+            self.assertEqual(self.server.request("GET", f"/api/ai/requests/{rid}", headers=bob)[0], 404)
+        self.assertEqual(self.server.request("GET", f"/api/ai/requests/{ids['bob-key-00001'][0]}", headers=bob)[0], 200)
+
     def test_a_user_cannot_act_for_another(self):
         s, _, body = post_json(self.server, "/api/ai/process", dict(EMAIL, metadata={"user_id": "bob"}),
                                headers={"Authorization": "Bearer alice-key-0001"})
