@@ -80,7 +80,7 @@ struct Pipeline::Record {
   int attempts = 0;
   std::chrono::milliseconds waited{0};
   double cost = 0;
-  std::string result_json;
+  std::shared_ptr<const std::string> result_json;
   int error_status = 0;
   std::string error_message;
   Steady submitted{};
@@ -294,7 +294,7 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheK
       m_metrics->cache_hits.inc();
       rec->status = Status::completed;
       rec->cached = true;
-      rec->result_json = std::move(*hit);
+      rec->result_json = std::make_shared<const std::string>(std::move(*hit));
       rec->finished = rec->started = rec->submitted;
       rec->sub.content.clear();
       m_metrics->outcome(rec->sub, 0).inc();
@@ -628,7 +628,7 @@ void Pipeline::finish_attempt(const std::shared_ptr<Record>& rec, std::uint64_t 
     std::lock_guard lock(m_mutex);
     if (outcome) {
       rec->cost += outcome->cost_usd;
-      rec->result_json = std::move(result_json);
+      rec->result_json = std::make_shared<const std::string>(std::move(result_json));
       rec->model = outcome->model.empty() ? rec->model : outcome->model;
       complete(rec, Status::completed, notify);
     } else {

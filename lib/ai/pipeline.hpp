@@ -86,7 +86,8 @@ struct RecordView {
   bool coalesced = false;
   int attempts = 0;
   double cost_usd = 0;
-  std::string result_json; ///< the result object, when completed
+  /// The result object, when completed; shared with the record, never copied.
+  std::shared_ptr<const std::string> result_json;
   int error_status = 0;
   std::string error_message;
   double queue_wait_ms = 0;

@@ -27,9 +27,9 @@ std::string RecordView::to_json() const {
   w.Int(attempts);
   util::write_key(w, "cost_usd");
   w.Double(cost_usd);
-  if (status == Status::completed && !result_json.empty()) {
+  if (status == Status::completed && result_json && !result_json->empty()) {
     util::write_key(w, "result");
-    w.RawValue(result_json.data(), result_json.size(), rapidjson::kObjectType);
+    w.RawValue(result_json->data(), result_json->size(), rapidjson::kObjectType);
   }
   if (status == Status::failed) {
     util::write_key(w, "error");
