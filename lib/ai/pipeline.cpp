@@ -284,6 +284,47 @@ std::chrono::seconds Pipeline::estimate_retry_after(Priority p) const {
   return std::chrono::seconds(static_cast<std::int64_t>(std::clamp(secs, 1.0, 3600.0)));
 }
 
+RecordView Pipeline::store_hit(std::shared_ptr<Record> rec, std::string value) {
+  m_metrics->cache_hits.inc();
+  rec->status = Status::completed;
+  rec->cached = true;
+  rec->result_json = std::make_shared<const std::string>(std::move(value));
+  rec->finished = rec->started = rec->submitted;
+  m_metrics->outcome(rec->sub, 0).inc();
+  m_metrics->completed.fetch_add(1, std::memory_order_relaxed);
+  m_metrics->total_all.record_ns(0);
+  // Hits go to a ring, not the record map: a slot is found from the id without hashing,
+  // and the oldest hit is overwritten instead of erased (RESULTS.md).
+  std::lock_guard lock(m_mutex);
+  const std::size_t slot = m_hit_next++ % m_hits.size();
+  rec->id = hit_request_id(slot);
+  m_hits[slot] = rec;
+  return view(*rec);
+}
+
+std::optional<RecordView> Pipeline::submit_cached(const Submission& s, const CacheKey& key) {
+  if (s.cache == CacheMode::refresh) {
+    return std::nullopt;
+  }
+  auto hit = m_cache->get(key);
+  if (!hit) {
+    return std::nullopt;
+  }
+  m_metrics->submitted.fetch_add(1, std::memory_order_relaxed);
+  // A hit's record needs no email and no key: copy only what its JSON shows.
+  auto rec = std::make_shared<Record>();
+  rec->sub.email_id_json = s.email_id_json;
+  rec->sub.type = s.type;
+  rec->sub.priority = s.priority;
+  rec->sub.owner = s.owner;
+  rec->sub.user_id = s.user_id;
+  rec->sub.cache = s.cache;
+  rec->model = s.model.empty() ? default_model(s.type) : s.model;
+  rec->submitted = m_clock.steady_now();
+  rec->created_unix = util::to_unix_seconds(m_clock.wall_now());
+  return store_hit(std::move(rec), std::move(*hit));
+}
+
 std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheKey* key) {
   m_metrics->submitted.fetch_add(1, std::memory_order_relaxed);
   const Priority priority = s.priority;
@@ -291,22 +332,8 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheK
   auto rec = new_record(std::move(s), key);
   if (mode != CacheMode::refresh) {
     if (auto hit = m_cache->get(rec->key)) {
-      m_metrics->cache_hits.inc();
-      rec->status = Status::completed;
-      rec->cached = true;
-      rec->result_json = std::make_shared<const std::string>(std::move(*hit));
-      rec->finished = rec->started = rec->submitted;
       rec->sub.content.clear();
-      m_metrics->outcome(rec->sub, 0).inc();
-      m_metrics->completed.fetch_add(1, std::memory_order_relaxed);
-      m_metrics->total_all.record_ns(0);
-      // Hits go to a ring, not the record map: a slot is found from the id without
-      // hashing, and the oldest hit is overwritten instead of erased (RESULTS.md).
-      std::lock_guard lock(m_mutex);
-      const std::size_t slot = m_hit_next++ % m_hits.size();
-      rec->id = hit_request_id(slot);
-      m_hits[slot] = rec;
-      return view(*rec);
+      return store_hit(std::move(rec), std::move(*hit));
     }
   }
   rec->id = new_request_id();

@@ -133,6 +133,10 @@ public:
   /// `key`, when given, must be key_for(s): callers that saw the same request before
   /// pass it to skip normalising and hashing the email again.
   std::expected<RecordView, QueueFull> submit(Submission s, const CacheKey* key = nullptr);
+  /// The cache-hit fast path: when `key` (which must be key_for(s)) is in the cache,
+  /// records the hit and returns it without copying the email; nullopt otherwise (then
+  /// call submit). Counts exactly like a hit through submit().
+  std::optional<RecordView> submit_cached(const Submission& s, const CacheKey& key);
   /// The cache key of a submission (type, resolved model, prompt version, email).
   [[nodiscard]] CacheKey key_for(const Submission& s) const;
   [[nodiscard]] std::optional<RecordView> get(const std::string& id) const;
@@ -175,6 +179,7 @@ private:
                 std::vector<std::function<void()>>& notify);
   void housekeeping();
   void trim_records();
+  RecordView store_hit(std::shared_ptr<Record> rec, std::string value);
   std::shared_ptr<Record> find_record(const std::string& id) const;
   std::shared_ptr<Record> new_record(Submission s, const CacheKey* key);
   RecordView view(const Record& r) const;

@@ -178,6 +178,10 @@ void Service::add_ai_routes() {
     std::optional<ParsedRequest> parsed;
     ai::CacheKey key;
     if (const auto* seen = memo.find(c.request.body(), caller)) {
+      if (auto hit = m_pipeline->submit_cached(seen->parsed.submission, seen->key)) {
+        c.reply.send(record_response(*hit));
+        return;
+      }
       parsed = seen->parsed;
       key = seen->key;
     } else {
