@@ -37,6 +37,21 @@ std::int64_t SlidingWindowLimiter::count_since(util::Clock::SteadyTime since) co
   return n;
 }
 
+// When a request window of `length` holding at most `limit` attempts has room again:
+// `now` if it has room already, else when its oldest entry leaves it.
+util::Clock::SteadyTime SlidingWindowLimiter::window_free_at(util::Clock::SteadyTime now,
+                                                             util::Clock::SteadyTime::duration length,
+                                                             std::int64_t limit) const {
+  if (limit <= 0) {
+    return now;
+  }
+  const std::int64_t used = count_since(now - length);
+  if (used < limit) {
+    return now;
+  }
+  return m_attempts[m_attempts.size() - static_cast<std::size_t>(used)].at + length;
+}
+
 Grant SlidingWindowLimiter::try_acquire(double estimated_cost) {
   const auto now = m_clock.steady_now();
   std::lock_guard lock(m_mutex);
@@ -44,23 +59,9 @@ Grant SlidingWindowLimiter::try_acquire(double estimated_cost) {
   Grant g;
   g.retry_at = now;
   const auto& c = m_config;
-  const auto minute = k_minute + c.window_margin;
-  if (c.requests_per_minute > 0) {
-    const std::int64_t used = count_since(now - minute);
-    if (used >= c.requests_per_minute) {
-      // The window frees a place when its oldest entry is a minute (and the margin) old.
-      const auto oldest = m_attempts[m_attempts.size() - static_cast<std::size_t>(used)];
-      g.retry_at = std::max(g.retry_at, oldest.at + minute);
-    }
-  }
+  g.retry_at = std::max(g.retry_at, window_free_at(now, k_minute + c.window_margin, c.requests_per_minute));
   const auto hour = k_hour + c.window_margin;
-  if (c.requests_per_hour > 0) {
-    const std::int64_t used = count_since(now - hour);
-    if (used >= c.requests_per_hour) {
-      const auto oldest = m_attempts[m_attempts.size() - static_cast<std::size_t>(used)];
-      g.retry_at = std::max(g.retry_at, oldest.at + hour);
-    }
-  }
+  g.retry_at = std::max(g.retry_at, window_free_at(now, hour, c.requests_per_hour));
   if (c.cost_limit_per_hour > 0) {
     if (estimated_cost > c.cost_limit_per_hour + k_epsilon) {
       g.impossible = true;

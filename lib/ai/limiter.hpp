@@ -77,6 +77,9 @@ private:
   };
   void prune(util::Clock::SteadyTime now) const;
   [[nodiscard]] std::int64_t count_since(util::Clock::SteadyTime since) const;
+  [[nodiscard]] util::Clock::SteadyTime window_free_at(util::Clock::SteadyTime now,
+                                                       util::Clock::SteadyTime::duration length,
+                                                       std::int64_t limit) const;
 
   LimitConfig m_config;
   const util::Clock& m_clock;
