@@ -116,7 +116,7 @@ MemoryCache::MemoryCache(std::size_t max_bytes, int zstd_level, const util::Cloc
 }
 
 void MemoryCache::drop(List::iterator it) {
-  m_stats.bytes -= it->key.size() + it->compressed.size();
+  m_stats.bytes -= it->key.size() + it->stored->size();
   m_stats.entries -= 1;
   m_index.erase(it->key);
   m_lru.erase(it);
@@ -126,67 +126,49 @@ namespace {
 
 // Values shorter than this are kept as they are: zstd saves a few dozen bytes on a
 // 300-byte result but its per-frame set-up cost more than the whole rest of a cache hit
-// (measured with callgrind: ~12k instructions of a ~60k-instruction hit). The first byte
-// says which form a stored value is in.
+// (measured with callgrind: ~12k instructions of a ~60k-instruction hit). A value kept
+// as it is is handed out shared, without a copy.
 constexpr std::size_t k_compress_min = 1024;
-constexpr char k_raw = 'r';
-constexpr char k_zstd = 'z';
-
-std::string encode_value(std::string_view value, int level) {
-  if (value.size() < k_compress_min) {
-    std::string out(1, k_raw);
-    out += value;
-    return out;
-  }
-  std::string z = zstd_compress(value, level);
-  if (z.empty()) {
-    return {};
-  }
-  return k_zstd + z;
-}
-
-std::optional<std::string> decode_value(std::string_view stored) {
-  if (stored.empty()) {
-    return std::nullopt;
-  }
-  if (stored.front() == k_raw) {
-    return std::string(stored.substr(1));
-  }
-  return zstd_decompress(stored.substr(1));
-}
 
 } // namespace
 
-std::optional<std::string> MemoryCache::get(const CacheKey& key) {
+std::shared_ptr<const std::string> MemoryCache::get(const CacheKey& key) {
   const std::string& k = key.str();
   std::lock_guard lock(m_mutex);
   auto it = m_index.find(k);
   if (it == m_index.end()) {
     ++m_stats.misses;
-    return std::nullopt;
+    return nullptr;
   }
-  if (m_clock.steady_now() >= it->second->expires) {
+  Entry& e = *it->second;
+  if (m_clock.steady_now() >= e.expires) {
     drop(it->second);
     ++m_stats.evictions_ttl;
     ++m_stats.misses;
-    return std::nullopt;
+    return nullptr;
   }
   m_lru.splice(m_lru.begin(), m_lru, it->second);
-  auto value = decode_value(it->second->compressed);
+  if (!e.compressed) {
+    ++m_stats.hits;
+    return e.stored;
+  }
+  auto value = zstd_decompress(*e.stored);
   if (!value) {
     drop(it->second);
     ++m_stats.misses;
-    return std::nullopt;
+    return nullptr;
   }
   ++m_stats.hits;
-  return value;
+  return std::make_shared<const std::string>(std::move(*value));
 }
 
 void MemoryCache::put(const CacheKey& key, std::string_view value, std::chrono::seconds ttl) {
-  std::string compressed = encode_value(value, m_level);
+  const bool compress = value.size() >= k_compress_min;
+  auto stored =
+      std::make_shared<const std::string>(compress ? zstd_compress(value, m_level) : std::string(value));
   std::string k = key.str();
-  const std::size_t size = k.size() + compressed.size();
-  if (compressed.empty() || size > m_max_bytes) {
+  const std::size_t size = k.size() + stored->size();
+  if ((compress && stored->empty()) || size > m_max_bytes) {
     return;
   }
   std::lock_guard lock(m_mutex);
@@ -197,7 +179,7 @@ void MemoryCache::put(const CacheKey& key, std::string_view value, std::chrono::
     drop(std::prev(m_lru.end()));
     ++m_stats.evictions_lru;
   }
-  m_lru.push_front(Entry{k, std::move(compressed), m_clock.steady_now() + ttl});
+  m_lru.push_front(Entry{k, std::move(stored), compress, m_clock.steady_now() + ttl});
   m_index.emplace(std::move(k), m_lru.begin());
   m_stats.bytes += size;
   m_stats.entries += 1;

@@ -10,7 +10,7 @@
 // values of 1 KiB and more are zstd-compressed JSON, shorter ones are kept as they are
 // (see cache.cpp for the measurement). Only successes are ever stored (the
 // pipeline's rule). Thread-safe: one mutex; a hit costs a hash lookup, a list splice
-// and a zstd decompression of a few hundred bytes.
+// and, for a compressed value, a zstd decompression.
 
 #include "analyser/analysis.hpp"
 #include "util/clock.hpp"
@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -56,8 +57,9 @@ struct CacheStats {
 class CacheStore {
 public:
   virtual ~CacheStore() = default;
-  /// The value stored under `key`, or nullopt (absent or expired).
-  virtual std::optional<std::string> get(const CacheKey& key) = 0;
+  /// The value stored under `key`, or null (absent or expired). Shared, not copied: a
+  /// hit hands out the stored bytes when they are kept uncompressed.
+  virtual std::shared_ptr<const std::string> get(const CacheKey& key) = 0;
   virtual void put(const CacheKey& key, std::string_view value, std::chrono::seconds ttl) = 0;
   virtual bool erase(const CacheKey& key) = 0;
   virtual void clear() = 0;
@@ -68,7 +70,7 @@ class MemoryCache final : public CacheStore {
 public:
   MemoryCache(std::size_t max_bytes, int zstd_level, const util::Clock& clock);
 
-  std::optional<std::string> get(const CacheKey& key) override;
+  std::shared_ptr<const std::string> get(const CacheKey& key) override;
   void put(const CacheKey& key, std::string_view value, std::chrono::seconds ttl) override;
   bool erase(const CacheKey& key) override;
   void clear() override;
@@ -77,7 +79,8 @@ public:
 private:
   struct Entry {
     std::string key;
-    std::string compressed;
+    std::shared_ptr<const std::string> stored; ///< the value, or its zstd frame
+    bool compressed = false;
     util::Clock::SteadyTime expires;
   };
   using List = std::list<Entry>;

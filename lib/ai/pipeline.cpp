@@ -40,14 +40,21 @@ std::string new_request_id() {
   return id;
 }
 
-/// A cache hit's id: 24 random hex digits, then its slot in the hit ring (8 digits).
-std::string hit_request_id(std::size_t slot) {
+/// Writes a cache hit's id into `id`, reusing its storage: 24 random hex digits, then
+/// its slot in the hit ring (8 digits).
+void write_hit_id(std::string& id, std::size_t slot) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id = "req_";
-  append_hex(id, rng(), 16);
-  append_hex(id, rng(), 8);
-  append_hex(id, slot, 8);
-  return id;
+  id.resize(k_id_length);
+  char* p = id.data();
+  auto put = [&p](std::uint64_t v, int digits) {
+    for (int j = digits - 1; j >= 0; --j) {
+      *p++ = k_hex[(v >> (4 * j)) & 0xf];
+    }
+  };
+  p = std::copy_n("req_", 4, p);
+  put(rng(), 16);
+  put(rng(), 8);
+  put(slot, 8);
 }
 
 std::optional<std::size_t> hit_slot(const std::string& id) {
@@ -93,6 +100,20 @@ struct Pipeline::Record {
   std::vector<std::pair<std::uint64_t, std::function<void(std::optional<RecordView>)>>> waiters;
 };
 
+/// A cache hit's record: only what its JSON shows, kept in place in the hit ring so a
+/// hit allocates nothing once its slot has been used.
+struct Pipeline::Hit {
+  std::string id;
+  analyser::RequestType type = analyser::RequestType::classification;
+  Priority priority = Priority::normal;
+  std::string email_id_json;
+  std::string owner;
+  std::string model;
+  std::shared_ptr<const std::string> result;
+  Steady at{};
+  double created_unix = 0;
+};
+
 struct Pipeline::Work {
   std::shared_ptr<Record> rec;
   std::uint64_t reservation = 0;
@@ -109,7 +130,7 @@ Pipeline::Pipeline(PipelineConfig config, std::unique_ptr<Provider> provider,
   m_config.min_workers = std::max(1, m_config.min_workers);
   m_config.max_workers = std::max(m_config.min_workers, m_config.max_workers);
   m_active_workers = m_config.min_workers;
-  m_hits.resize(std::max<std::size_t>(1, m_config.max_records));
+  m_config.max_records = std::max<std::size_t>(1, m_config.max_records);
   m_metrics->resolve();
   registry.on_collect([this] {
     const auto depths = queue_depths();
@@ -206,22 +227,55 @@ std::chrono::seconds Pipeline::estimate_retry_after(Priority p) const {
   return std::chrono::seconds(static_cast<std::int64_t>(std::clamp(secs, 1.0, 3600.0)));
 }
 
-RecordView Pipeline::store_hit(std::shared_ptr<Record> rec, std::string value) {
+RecordView Pipeline::store_hit(const Submission& s, const std::string& model,
+                               std::shared_ptr<const std::string> value, Steady at, double created_unix) {
   m_metrics->cache_hits.inc();
-  rec->status = Status::completed;
-  rec->cached = true;
-  rec->result_json = std::make_shared<const std::string>(std::move(value));
-  rec->finished = rec->started = rec->submitted;
-  m_metrics->outcome(rec->sub, 0).inc();
+  m_metrics->outcome(s, 0).inc();
   m_metrics->completed.fetch_add(1, std::memory_order_relaxed);
   m_metrics->total_all.record_ns(0);
   // Hits go to a ring, not the record map: a slot is found from the id without hashing,
-  // and the oldest hit is overwritten instead of erased (RESULTS.md).
+  // and the oldest hit is overwritten in place instead of erased (RESULTS.md).
   std::lock_guard lock(m_mutex);
-  const std::size_t slot = m_hit_next++ % m_hits.size();
-  rec->id = hit_request_id(slot);
-  m_hits[slot] = rec;
-  return view(*rec);
+  const std::size_t slot = m_hit_next++ % m_config.max_records;
+  if (slot == m_hits.size()) {
+    m_hits.emplace_back();
+  }
+  Hit& h = m_hits[slot];
+  write_hit_id(h.id, slot);
+  h.type = s.type;
+  h.priority = s.priority;
+  h.email_id_json = s.email_id_json;
+  h.owner = s.owner;
+  h.model = model;
+  h.result = std::move(value);
+  h.at = at;
+  h.created_unix = created_unix;
+  return view(h);
+}
+
+std::optional<RecordView> Pipeline::find_hit(const std::string& id) const {
+  if (auto slot = hit_slot(id); slot && *slot < m_hits.size()) {
+    const Hit& h = m_hits[*slot];
+    if (h.id == id && h.at + m_config.record_ttl > m_clock.steady_now()) {
+      return view(h);
+    }
+  }
+  return std::nullopt;
+}
+
+RecordView Pipeline::view(const Hit& h) const {
+  RecordView v;
+  v.id = h.id;
+  v.status = Status::completed;
+  v.type = h.type;
+  v.priority = h.priority;
+  v.email_id_json = h.email_id_json;
+  v.owner = h.owner;
+  v.model = h.model;
+  v.cached = true;
+  v.result_json = h.result;
+  v.created_unix = h.created_unix;
+  return v;
 }
 
 std::optional<RecordView> Pipeline::submit_cached(const Submission& s, const CacheKey& key) {
@@ -233,18 +287,8 @@ std::optional<RecordView> Pipeline::submit_cached(const Submission& s, const Cac
     return std::nullopt;
   }
   m_metrics->submitted.fetch_add(1, std::memory_order_relaxed);
-  // A hit's record needs no email and no key: copy only what its JSON shows.
-  auto rec = std::make_shared<Record>();
-  rec->sub.email_id_json = s.email_id_json;
-  rec->sub.type = s.type;
-  rec->sub.priority = s.priority;
-  rec->sub.owner = s.owner;
-  rec->sub.user_id = s.user_id;
-  rec->sub.cache = s.cache;
-  rec->model = s.model.empty() ? default_model(s.type) : s.model;
-  rec->submitted = m_clock.steady_now();
-  rec->created_unix = util::to_unix_seconds(m_clock.wall_now());
-  return store_hit(std::move(rec), std::move(*hit));
+  return store_hit(s, s.model.empty() ? default_model(s.type) : s.model, std::move(hit), m_clock.steady_now(),
+                   util::to_unix_seconds(m_clock.wall_now()));
 }
 
 std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheKey* key) {
@@ -254,8 +298,7 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheK
   auto rec = new_record(std::move(s), key);
   if (mode != CacheMode::refresh) {
     if (auto hit = m_cache->get(rec->key)) {
-      rec->sub.content.clear();
-      return store_hit(std::move(rec), std::move(*hit));
+      return store_hit(rec->sub, rec->model, std::move(hit), rec->submitted, rec->created_unix);
     }
   }
   rec->id = new_request_id();
@@ -289,18 +332,15 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheK
 }
 
 std::shared_ptr<Pipeline::Record> Pipeline::find_record(const std::string& id) const {
-  if (auto slot = hit_slot(id); slot && *slot < m_hits.size()) {
-    const auto& hit = m_hits[*slot];
-    if (hit && hit->id == id) {
-      return hit->finished + m_config.record_ttl > m_clock.steady_now() ? hit : nullptr;
-    }
-  }
   auto it = m_records.find(id);
   return it == m_records.end() ? nullptr : it->second;
 }
 
 std::optional<RecordView> Pipeline::get(const std::string& id) const {
   std::lock_guard lock(m_mutex);
+  if (auto hit = find_hit(id)) {
+    return hit;
+  }
   auto rec = find_record(id);
   if (!rec) {
     return std::nullopt;
@@ -311,6 +351,11 @@ std::optional<RecordView> Pipeline::get(const std::string& id) const {
 void Pipeline::wait(const std::string& id, std::chrono::milliseconds timeout,
                     std::function<void(std::optional<RecordView>)> fn) {
   std::unique_lock lock(m_mutex);
+  if (auto hit = find_hit(id)) {
+    lock.unlock();
+    fn(std::move(hit)); // a hit is final
+    return;
+  }
   auto rec = find_record(id);
   if (!rec || is_final(rec->status) || timeout.count() <= 0 || m_stopping) {
     std::optional<RecordView> v;
@@ -345,6 +390,9 @@ Pipeline::CancelResult Pipeline::cancel(const std::string& id) {
   CancelResult result = CancelResult::too_late;
   {
     std::lock_guard lock(m_mutex);
+    if (find_hit(id)) {
+      return CancelResult::too_late;
+    }
     auto rec = find_record(id);
     if (!rec) {
       return CancelResult::not_found;

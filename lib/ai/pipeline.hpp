@@ -168,6 +168,7 @@ public:
   struct Record;
 
 private:
+  struct Hit;
   struct Work;
   struct Metrics;
 
@@ -179,7 +180,11 @@ private:
                 std::vector<std::function<void()>>& notify);
   void housekeeping();
   void trim_records();
-  RecordView store_hit(std::shared_ptr<Record> rec, std::string value);
+  RecordView store_hit(const Submission& s, const std::string& model,
+                       std::shared_ptr<const std::string> value, util::Clock::SteadyTime at,
+                       double created_unix);
+  std::optional<RecordView> find_hit(const std::string& id) const;
+  RecordView view(const Hit& h) const;
   std::shared_ptr<Record> find_record(const std::string& id) const;
   std::shared_ptr<Record> new_record(Submission s, const CacheKey* key);
   RecordView view(const Record& r) const;
@@ -199,7 +204,7 @@ private:
   std::condition_variable m_work_cv;
   PriorityQueue m_queue;
   std::unordered_map<std::string, std::shared_ptr<Record>> m_records;
-  std::vector<std::shared_ptr<Record>> m_hits; ///< cache hits' records, a ring of max_records
+  std::vector<Hit> m_hits; ///< cache hits, a ring of max_records (grown as it fills)
   std::size_t m_hit_next = 0;
   std::deque<std::pair<util::Clock::SteadyTime, std::string>> m_expiry; ///< final records, oldest first
   std::unordered_map<std::uint64_t, std::shared_ptr<Record>> m_queued;  ///< by job number

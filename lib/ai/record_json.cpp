@@ -3,11 +3,13 @@
 // Written by hand rather than with RapidJSON's Writer: this runs on every answer, cache
 // hits included, and the Writer was 7% of a hit (perf, bench/RESULTS.md). Every string
 // that is not one of our own words goes through append_quoted, which escapes as JSON
-// requires; numbers are formatted by fmt (shortest round-trip form).
+// requires; numbers are written by std::to_chars (shortest round-trip form), which does
+// not parse a format string per number as fmt does (fmt was half of this function).
 
 #include "ai/pipeline.hpp"
 
-#include <fmt/format.h>
+#include <array>
+#include <charconv>
 
 namespace mp::ai {
 
@@ -15,27 +17,39 @@ namespace {
 
 void append_quoted(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
-      }
-    } else {
-      out += c;
+  std::size_t run = 0; // start of the characters not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') {
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      static constexpr char k_hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += k_hex[u >> 4];
+      out += k_hex[u & 0xf];
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
-void append_number(std::string& out, double v) {
-  fmt::format_to(std::back_inserter(out), "{}", v);
+template <typename T> void append_number(std::string& out, T v) {
+  if (v == 0) {
+    out += '0'; // most timings of a hit, and never "-0"
+    return;
+  }
+  std::array<char, 32> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), ec == std::errc{} ? end : buf.data());
 }
 
 } // namespace
@@ -57,7 +71,9 @@ std::string RecordView::to_json() const {
   append_quoted(out, model);
   out += cached ? R"(,"cached":true)" : R"(,"cached":false)";
   out += coalesced ? R"(,"coalesced":true)" : R"(,"coalesced":false)";
-  fmt::format_to(std::back_inserter(out), R"(,"attempts":{},"cost_usd":)", attempts);
+  out += R"(,"attempts":)";
+  append_number(out, attempts);
+  out += R"(,"cost_usd":)";
   append_number(out, cost_usd);
   if (status == Status::completed && result_json && !result_json->empty()) {
     out += R"(,"result":)";

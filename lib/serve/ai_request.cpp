@@ -1,5 +1,6 @@
 #include "serve/ai_request.hpp"
 #include "util/json.hpp"
+#include "util/strings.hpp"
 
 #include <fmt/format.h>
 
@@ -127,15 +128,9 @@ std::expected<void, ApiError> parse_metadata(const rapidjson::Value& v, const au
 } // namespace
 
 std::optional<ApiError> check_content_type(std::string_view content_type, bool allow_ndjson) {
-  const auto semi = content_type.find(';');
-  std::string media(content_type.substr(0, semi));
-  for (auto& c : media) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  while (!media.empty() && media.back() == ' ') {
-    media.pop_back();
-  }
-  if (media == "application/json" || (allow_ndjson && media == "application/x-ndjson")) {
+  const std::string_view media = util::trim(content_type.substr(0, content_type.find(';')));
+  if (util::iequals(media, "application/json") ||
+      (allow_ndjson && util::iequals(media, "application/x-ndjson"))) {
     return std::nullopt;
   }
   return ApiError{415, "unsupported_media_type",

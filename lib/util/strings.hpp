@@ -17,4 +17,17 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
+/// ASCII case-insensitive equality (header names, media types).
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace mp::util

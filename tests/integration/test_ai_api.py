@@ -39,6 +39,11 @@ class Process(ServerTest):
         self.assertEqual(status, 200)
         self.assertTrue(json.loads(data)["cached"])
         self.assertEqual(json.loads(data)["email_id"], "msg-2")
+        # It is final: a long poll answers at once, and it cannot be cancelled.
+        status, _, data = self.server.request("GET", f"/api/ai/requests/{again['request_id']}?wait_ms=30000")
+        self.assertEqual((status, json.loads(data)["status"]), (200, "completed"))
+        status, _, _ = self.server.request("DELETE", f"/api/ai/requests/{again['request_id']}")
+        self.assertEqual(status, 409)
         # Whitespace differences are the same email.
         spaced = dict(email, content="  " + email["content"].replace(" ", "   ") + "\n")
         self.assertTrue(post_json(self.server, "/api/ai/process", spaced)[2]["cached"])
@@ -84,6 +89,21 @@ class Process(ServerTest):
         status, _, data = self.server.request("DELETE", f"/api/ai/requests/{body['request_id']}")
         self.assertEqual(status, 409)
         self.assertEqual(json.loads(data)["error"]["code"], "conflict")
+
+
+class HitRecords(ServerTest):
+    server_args = ("--set", "ai_processing.records.max_entries=3")
+
+    def test_the_oldest_hit_record_gives_way_when_the_ring_is_full(self):
+        email = dict(EMAIL, content="ring of hit records", wait_ms=5000)
+        post_json(self.server, "/api/ai/process", email)
+        ids = [post_json(self.server, "/api/ai/process", dict(email, email_id=i))[2]["request_id"]
+               for i in range(5)]
+        self.assertEqual(len(set(ids)), 5)
+        found = [self.server.request("GET", f"/api/ai/requests/{i}")[0] for i in ids]
+        self.assertEqual(found, [404, 404, 200, 200, 200])
+        _, _, data = self.server.request("GET", f"/api/ai/requests/{ids[-1]}")
+        self.assertEqual(json.loads(data)["email_id"], 4)
 
 
 class Validation(ServerTest):

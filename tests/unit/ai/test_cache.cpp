@@ -26,7 +26,7 @@ TEST_CASE("memory cache: get after put, TTL expiry", "[cache]") {
   auto k = make_cache_key(RequestType::classification, "m", "v1", "", "", "x");
   REQUIRE_FALSE(c.get(k));
   c.put(k, R"({"category":"work"})", 10s);
-  REQUIRE(c.get(k).value() == R"({"category":"work"})");
+  REQUIRE(*c.get(k) == R"({"category":"work"})");
   clock.advance(11s);
   REQUIRE_FALSE(c.get(k));
   auto s = c.stats();
@@ -66,6 +66,6 @@ TEST_CASE("memory cache: values are stored compressed", "[cache]") {
   auto k = make_cache_key(RequestType::analysis, "", "", "", "", "big");
   c.put(k, big, 1h);
   REQUIRE(c.stats().bytes < 1000);
-  REQUIRE(c.get(k).value() == big);
+  REQUIRE(*c.get(k) == big);
   REQUIRE(zstd_decompress("not a frame") == std::nullopt);
 }
