@@ -675,6 +675,9 @@ void Pipeline::complete(const std::shared_ptr<Record>& rec, Status status,
       notify.emplace_back([f = std::move(fn), v = view(r)]() mutable { f(std::move(v)); });
     }
     r.waiters.clear();
+    if (m_on_final && st != Status::cancelled) {
+      notify.emplace_back([this, v = view(r)] { m_on_final(v); });
+    }
   };
   if (!rec->coalesced) {
     auto it = m_inflight.find(rec->key.str());

@@ -146,6 +146,11 @@ public:
   void wait(const std::string& id, std::chrono::milliseconds timeout,
             std::function<void(std::optional<RecordView>)> fn);
 
+  /// Called (on a worker thread, outside the pipeline's lock) for every request that
+  /// became completed or failed after being queued; cache hits are not reported. Set
+  /// it before the first submission.
+  void on_final(std::function<void(const RecordView&)> fn) { m_on_final = std::move(fn); }
+
   enum class CancelResult { cancelled, not_found, too_late };
   /// Cancels a queued request (or one waiting to retry).
   CancelResult cancel(const std::string& id);
@@ -198,6 +203,7 @@ private:
   const util::Clock& m_clock;
   CircuitBreaker m_breaker;
   std::unique_ptr<Metrics> m_metrics;
+  std::function<void(const RecordView&)> m_on_final;
 
   mutable std::mutex m_mutex;
   std::condition_variable m_dispatch_cv;

@@ -132,6 +132,17 @@ struct WebsocketConfig {
   std::int64_t max_connections_per_pool = 100;
   std::int64_t broadcast_batch_size = 50;
   bool redis_enabled = false;
+  std::int64_t max_connections_per_user = 1'000;
+  std::int64_t max_topics_per_connection = 64;
+  std::int64_t max_message_bytes = 65'536;
+  double max_inbound_per_second = 50;
+  std::int64_t send_queue_max_bytes = 1 << 20;
+  std::int64_t send_queue_max_messages = 1'024;
+  std::int64_t slow_consumer_ms = 10'000;
+  std::int64_t ping_interval_seconds = 20;
+  std::int64_t ping_timeout_seconds = 10;
+  std::int64_t history_size = 1'000;
+  std::int64_t history_max_age_seconds = 300;
 };
 
 struct MonitoringConfig {

@@ -67,6 +67,9 @@ public:
   void observe(std::chrono::nanoseconds d) noexcept { m_hist.record(d); }
   void observe_ns(std::uint64_t ns) noexcept { m_hist.record_ns(ns); }
   [[nodiscard]] util::Histogram snapshot() const noexcept { return m_hist.snapshot(); }
+  /// The samples themselves, for a layer below metrics to record into (net's WebSocket
+  /// delivery latency).
+  [[nodiscard]] util::AtomicHistogram& samples() noexcept { return m_hist; }
 
 private:
   util::AtomicHistogram m_hist;

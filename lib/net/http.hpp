@@ -21,6 +21,8 @@
 
 namespace mp::net {
 
+struct WsAccept; // net/websocket.hpp
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8002;
@@ -49,6 +51,8 @@ public:
   [[nodiscard]] std::string_view header(std::string_view name) const;
   /// The value of query parameter `name` (not percent-decoded); nullopt when absent.
   [[nodiscard]] std::optional<std::string_view> query_param(std::string_view name) const;
+  /// A GET asking to switch to WebSocket (`Upgrade: websocket`).
+  [[nodiscard]] bool is_websocket_upgrade() const { return m_upgrade; }
 
 private:
   friend class Session;
@@ -56,6 +60,7 @@ private:
   std::string_view m_method, m_target, m_path, m_query;
   const std::string* m_body = nullptr;
   const std::string* m_remote = nullptr;
+  bool m_upgrade = false;
 };
 
 struct Response {
@@ -64,11 +69,15 @@ struct Response {
   /// Must outlive the response: a literal, as every caller uses.
   std::string_view content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Set by upgrade(): the server answers 101 and hands the connection over.
+  std::shared_ptr<WsAccept> websocket;
 
   /// A JSON error object `{"error":{"code","message","field"?}}`.
   static Response error(int status, std::string_view code, std::string_view message,
                         std::string_view field = {});
   static Response json(std::string body, int status = 200);
+  /// Accepts a WebSocket upgrade (only for a request with is_websocket_upgrade()).
+  static Response upgrade(WsAccept accept);
 };
 
 struct Slot;
@@ -118,6 +127,11 @@ public:
   void stop();
   /// Called once, on the control thread, when the drain begins (before connections close).
   void on_drain(std::function<void()> hook);
+  /// Runs `fn` on I/O thread `thread` (0 .. threads()-1), e.g. to reach its WebSocket
+  /// connections. Safe from any thread; dropped once the server has stopped.
+  void post(unsigned thread, std::function<void()> fn);
+  /// The index of the I/O thread calling this, or -1 on any other thread.
+  static int current_thread();
 
   [[nodiscard]] bool draining() const;
   [[nodiscard]] std::size_t active_connections() const;

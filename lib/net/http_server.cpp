@@ -16,41 +16,23 @@
 // its next request; from that byte, the whole request must arrive within
 // `read_timeout` (no slowloris); each response must be written within `write_timeout`.
 
-#include "net/http.hpp"
+#include "net/server_impl.hpp"
 #include "util/json.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <fmt/format.h>
-#include <thread>
-#include <unordered_set>
 
 namespace mp::net {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 namespace {
-constexpr auto k_nothrow = asio::as_tuple(asio::use_awaitable);
 using Message = http::request<http::string_body>;
 const std::string k_server_header = "mp/" MP_VERSION;
 
@@ -59,6 +41,16 @@ const std::string k_server_header = "mp/" MP_VERSION;
 bool wants_continue(const Message& m) {
   auto it = m.find(http::field::expect);
   return it != m.end() && beast::iequals(it->value(), "100-continue") && m.version() >= 11;
+}
+
+// `Upgrade: websocket` on a GET (the Connection header's "upgrade" token is not checked:
+// some proxies rewrite it, and the Upgrade header alone is unambiguous).
+bool is_upgrade(const Message& m) {
+  if (m.method() != http::verb::get) {
+    return false;
+  }
+  auto it = m.find(http::field::upgrade);
+  return it != m.end() && beast::iequals(it->value(), "websocket");
 }
 
 const std::string& status_prefix(int status) {
@@ -118,52 +110,19 @@ std::optional<std::string_view> Request::query_param(std::string_view name) cons
 
 Response Response::error(int status, std::string_view code, std::string_view message,
                          std::string_view field) {
-  return Response{status, util::error_body(code, message, field), "application/json", {}};
+  return Response{status, util::error_body(code, message, field), "application/json", {}, {}};
 }
 
 Response Response::json(std::string body, int status) {
-  return Response{status, std::move(body), "application/json", {}};
+  return Response{status, std::move(body), "application/json", {}, {}};
 }
 
-// ---------------------------------------------------------------------------------------
-// Per-thread state
-
-class Session;
-using Clock = std::chrono::steady_clock;
-
-struct Worker {
-  explicit Worker(HttpServer::Impl& s) : server(s), ioc(1), acceptor(ioc), sweeper(ioc) {}
-  HttpServer::Impl& server;
-  asio::io_context ioc;
-  tcp::acceptor acceptor;
-  asio::steady_timer sweeper;            ///< closes sessions past their deadline
-  std::unordered_set<Session*> sessions; ///< touched only on this worker's thread
-  std::thread thread;
-};
-
-struct HttpServer::Impl {
-  ServerOptions options;
-  Handler handler;
-  ProtocolErrorHook on_error;
-  std::vector<std::unique_ptr<Worker>> workers;
-  asio::io_context control{1};
-  /// Installed by listen(), so a signal that arrives once the port is announced is
-  /// already a graceful stop.
-  std::optional<asio::signal_set> signals;
-  std::uint16_t bound_port = 0;
-  std::atomic<bool> draining{false};
-  std::atomic<std::size_t> active{0};
-  std::atomic<std::uint64_t> accepted{0};
-  std::vector<std::function<void()>> drain_hooks;
-
-  void protocol_error(int status) const {
-    if (on_error) {
-      on_error(status);
-    }
-  }
-  void begin_drain();
-  void force_close();
-};
+Response Response::upgrade(WsAccept accept) {
+  Response r;
+  r.status = 101;
+  r.websocket = std::make_shared<WsAccept>(std::move(accept));
+  return r;
+}
 
 /// One request's place in its connection's response order, and the state its
 /// Responders share (one allocation per request for both).
@@ -263,6 +222,7 @@ private:
   asio::awaitable<void> writer(std::shared_ptr<Session> self);
   asio::awaitable<bool> read_request(http::request_parser<http::string_body>& parser);
   asio::awaitable<void> flush();
+  asio::awaitable<void> switch_protocols(std::shared_ptr<Slot> slot);
   asio::awaitable<void> linger_close();
   void push_error(int status, std::string_view code, std::string_view message);
   void dispatch(const std::shared_ptr<Slot>& slot);
@@ -360,10 +320,29 @@ void Session::dispatch(const std::shared_ptr<Slot>& slot) {
   r.m_query = q == std::string_view::npos ? std::string_view{} : r.m_target.substr(q + 1);
   r.m_body = &m.body();
   r.m_remote = &m_remote;
+  r.m_upgrade = is_upgrade(m);
 
   slot->session = weak_from_this();
   slot->executor = m_socket.get_executor();
   m_in_dispatch = true;
+  if (r.m_upgrade) {
+    // RFC 6455 4.2.1: a key, and version 13 (426 tells the client which one we speak).
+    const auto key = r.header("Sec-WebSocket-Key");
+    if (r.header("Sec-WebSocket-Version") != "13") {
+      Response e = Response::error(426, "upgrade_required", "Sec-WebSocket-Version must be 13",
+                                   "Sec-WebSocket-Version");
+      e.headers.emplace_back("Sec-WebSocket-Version", "13");
+      Slot::deliver(slot, std::move(e));
+      m_in_dispatch = false;
+      return;
+    }
+    if (key.size() != 24) {
+      Slot::deliver(slot, Response::error(400, "bad_request", "Sec-WebSocket-Key must be 16 bytes in base64",
+                                          "Sec-WebSocket-Key"));
+      m_in_dispatch = false;
+      return;
+    }
+  }
   try {
     m_worker.server.handler(r, Responder(slot));
   } catch (const std::exception& e) {
@@ -475,7 +454,9 @@ asio::awaitable<void> Session::reader(std::shared_ptr<Session> /*keeps us alive*
     }
     auto slot = std::make_shared<Slot>();
     slot->message = parser.release();
-    slot->close_after = !slot->message.keep_alive();
+    // After an upgrade request the bytes that follow are the new protocol's: stop
+    // reading; a refusal closes the connection.
+    slot->close_after = !slot->message.keep_alive() || is_upgrade(slot->message);
     m_pending.push_back(slot);
     dispatch(slot);
     if (slot->close_after) {
@@ -503,6 +484,17 @@ asio::awaitable<void> Session::flush() {
         break;
       }
       Response& r = *slot->response;
+      if (r.websocket) {
+        if (count > 0) {
+          break; // the answers before it go out first
+        }
+        if (r.status == 101 && slot->request.is_websocket_upgrade()) {
+          co_await switch_protocols(slot);
+          m_writing = false;
+          co_return;
+        }
+        r = Response::error(500, "internal", "WebSocket upgrade answered for a request that is not one");
+      }
       const unsigned version = slot->message.version() == 10 ? 10 : 11;
       last = slot->close_after || (draining() && m_reading_done && count + 1 == m_pending.size());
       linger = slot->linger;
@@ -547,6 +539,29 @@ asio::awaitable<void> Session::flush() {
     }
   }
   m_writing = false;
+}
+
+// Writes the 101 and hands the socket, with whatever the client sent after its upgrade
+// request, to a WebSocket connection on this thread. This session then ends.
+asio::awaitable<void> Session::switch_protocols(std::shared_ptr<Slot> slot) {
+  std::string head = "HTTP/1.1 101 Switching Protocols\r\nServer: " + k_server_header +
+                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+                     ws_accept_key(slot->request.header("Sec-WebSocket-Key")) + "\r\n\r\n";
+  m_write_deadline = Clock::now() + m_options.write_timeout;
+  auto [ec, n] = co_await asio::async_write(m_socket, asio::buffer(head), k_nothrow);
+  m_write_deadline = Clock::time_point::max();
+  if (ec || m_closed) {
+    close();
+    co_return;
+  }
+  std::string pending = beast::buffers_to_string(m_buffer.data());
+  m_buffer.consume(m_buffer.size());
+  WsAccept accept = std::move(*slot->response->websocket);
+  m_pending.clear();
+  m_closed = true; // the socket is the WebSocket's now
+  m_writer_wake.cancel();
+  m_reader_wake.cancel();
+  start_websocket(m_worker, std::move(m_socket), std::move(pending), std::move(accept));
 }
 
 asio::awaitable<void> Session::writer(std::shared_ptr<Session> /*keeps us alive*/) {
@@ -605,10 +620,11 @@ asio::awaitable<void> sweep_loop(Worker& w) {
   for (;;) {
     w.sweeper.expires_after(std::chrono::milliseconds(100));
     auto [ec] = co_await w.sweeper.async_wait(k_nothrow);
-    if (ec || (!w.acceptor.is_open() && w.sessions.empty())) {
+    if (ec || (!w.acceptor.is_open() && w.sessions.empty() && w.ws_sessions.empty())) {
       co_return;
     }
     const auto now = Clock::now();
+    sweep_websockets(w, now);
     std::vector<Session*> sessions(w.sessions.begin(), w.sessions.end());
     for (auto* s : sessions) {
       if (w.sessions.contains(s)) {
@@ -666,6 +682,7 @@ void HttpServer::Impl::begin_drain() {
           s->drain();
         }
       }
+      drain_websockets(*wp);
     });
   }
 }
@@ -679,6 +696,7 @@ void HttpServer::Impl::force_close() {
           s->close();
         }
       }
+      close_websockets(*wp);
     });
   }
 }
@@ -694,6 +712,7 @@ HttpServer::HttpServer(ServerOptions options, Handler handler, ProtocolErrorHook
   }
   for (unsigned i = 0; i < n; ++i) {
     m_impl->workers.push_back(std::make_unique<Worker>(*m_impl));
+    m_impl->workers.back()->index = i;
   }
 }
 
@@ -775,6 +794,20 @@ void HttpServer::on_drain(std::function<void()> hook) {
   m_impl->drain_hooks.push_back(std::move(hook));
 }
 
+namespace {
+thread_local int t_io_thread = -1;
+}
+
+void HttpServer::post(unsigned thread, std::function<void()> fn) {
+  if (thread < m_impl->workers.size()) {
+    asio::post(m_impl->workers[thread]->ioc, std::move(fn));
+  }
+}
+
+int HttpServer::current_thread() {
+  return t_io_thread;
+}
+
 void HttpServer::stop() {
   asio::post(m_impl->control, [impl = m_impl.get()] { impl->begin_drain(); });
 }
@@ -784,7 +817,10 @@ void HttpServer::run() {
   for (auto& w : impl.workers) {
     asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
     asio::co_spawn(w->ioc, sweep_loop(*w), asio::detached);
-    w->thread = std::thread([wp = w.get()] { wp->ioc.run(); });
+    w->thread = std::thread([wp = w.get()] {
+      t_io_thread = static_cast<int>(wp->index);
+      wp->ioc.run();
+    });
   }
   if (!impl.signals) {
     impl.signals.emplace(impl.control, SIGINT, SIGTERM);

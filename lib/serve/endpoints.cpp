@@ -1,6 +1,7 @@
 // The core endpoints: liveness, readiness, Prometheus exposition, the JSON snapshot.
 
 #include "serve/service.hpp"
+#include "serve/ws_service.hpp"
 #include "util/clock.hpp"
 
 #include <rapidjson/stringbuffer.h>
@@ -137,6 +138,7 @@ void Service::add_core_routes() {
     w.EndObject();
     w.EndObject();
     write_ai_summary(w);
+    m_ws->write_summary(w);
     util::write_key(w, "metrics");
     m_registry.write_json(w);
     w.EndObject();

@@ -1,4 +1,5 @@
 #include "serve/service.hpp"
+#include "serve/ws_service.hpp"
 #include "ai/local_provider.hpp"
 #include "ai/openai.hpp"
 #include "util/clock.hpp"
@@ -99,8 +100,10 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
   if (auto ok = s->build_pipeline(); !ok) {
     return std::unexpected(ok.error());
   }
+  s->m_ws = std::make_unique<WsService>(cfg, s->m_keys, s->m_registry, *s->m_server, util::SystemClock::instance());
   s->add_core_routes();
   s->add_ai_routes();
+  s->add_ws_routes();
   // On SIGTERM: answer every long-poll with what it has, stop starting attempts.
   s->m_server->on_drain([raw] { raw->m_pipeline->stop(); });
   return s;

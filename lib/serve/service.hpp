@@ -19,6 +19,7 @@
 namespace mp::serve {
 
 class Service;
+class WsService;
 
 /// Answers one routed request and records its status and latency. Copyable; the first
 /// send() wins. Thread-safe.
@@ -32,6 +33,7 @@ public:
 
 private:
   friend class Service;
+class WsService;
   Reply(Service* s, net::Responder r, std::uint32_t route, std::uint32_t method)
       : m_service(s), m_responder(std::move(r)), m_route(route), m_method(method),
         m_start(std::chrono::steady_clock::now()) {}
@@ -81,6 +83,7 @@ public:
   [[nodiscard]] std::uint64_t server_errors_total() const { return m_server_errors.load(); }
   [[nodiscard]] std::size_t active_connections() const { return m_server->active_connections(); }
   [[nodiscard]] ai::Pipeline& pipeline() { return *m_pipeline; }
+  [[nodiscard]] const WsService& websocket() const { return *m_ws; }
 
 private:
   friend class Reply;
@@ -89,6 +92,7 @@ private:
   void record(std::uint32_t route, std::uint32_t method, int status, std::chrono::nanoseconds took);
   void add_core_routes();
   void add_ai_routes();
+  void add_ws_routes();
   void write_ai_summary(util::JsonWriter& w) const;
   Expected<void> build_pipeline();
   void register_metrics();
@@ -110,6 +114,7 @@ private:
   std::vector<RouteHandler> m_handlers;
   metrics::Registry m_registry;
   std::unique_ptr<ai::Pipeline> m_pipeline; ///< before m_server: destroyed after it
+  std::unique_ptr<WsService> m_ws;          ///< likewise: connections call it until the end
   std::unique_ptr<net::HttpServer> m_server;
   std::chrono::steady_clock::time_point m_started;
   double m_start_unix = 0;

@@ -28,6 +28,9 @@ Expected<rapidjson::Document> parse_json(std::string_view text, JsonLimits limit
 /// no allocation for small documents. The result is valid until this thread's next call.
 Expected<const rapidjson::Value*> parse_json_scratch(std::string_view text, JsonLimits limits = {});
 
+/// The offset of the first byte that is not valid UTF-8 in `s`; nullopt when all is.
+std::optional<std::size_t> invalid_utf8_at(std::string_view s);
+
 /// Serialises a value compactly, or indented when `pretty`.
 std::string to_json(const rapidjson::Value& value, bool pretty = false);
 

@@ -1,0 +1,656 @@
+// WebSocket connections (RFC 6455, server side) on the HTTP server's I/O threads.
+//
+// Callbacks rather than coroutines: an idle connection then holds one pending
+// readiness wait (no buffer, no coroutine frame), which is what keeps 10,000 of them
+// within a few KiB each (bench/RESULTS.md). Reads go into a per-thread buffer; only a
+// partial frame is copied into the connection. Writes gather up to `batch_size` shared
+// frames into one system call.
+
+#include "net/server_impl.hpp"
+#include "util/json.hpp"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/core/detail/sha1.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fmt/format.h>
+#include <vector>
+
+namespace mp::net {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum Opcode : unsigned char {
+  op_continuation = 0,
+  op_text = 1,
+  op_binary = 2,
+  op_close = 8,
+  op_ping = 9,
+  op_pong = 10
+};
+
+std::string encode_frame(unsigned char opcode, std::string_view payload) {
+  std::string out;
+  const std::size_t n = payload.size();
+  out.reserve(n + 10);
+  out += static_cast<char>(0x80 | opcode);
+  if (n < 126) {
+    out += static_cast<char>(n);
+  } else if (n <= 0xffff) {
+    out += static_cast<char>(126);
+    out += static_cast<char>(n >> 8);
+    out += static_cast<char>(n & 0xff);
+  } else {
+    out += static_cast<char>(127);
+    for (int i = 7; i >= 0; --i) {
+      out += static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xff);
+    }
+  }
+  out.append(payload);
+  return out;
+}
+
+WsFramePtr control_frame(unsigned char opcode, std::string_view payload) {
+  auto f = std::make_shared<WsFrame>();
+  f->bytes = encode_frame(opcode, payload);
+  f->priority = -1; // ahead of every event
+  f->droppable = false;
+  return f;
+}
+
+WsFramePtr close_frame(int code, std::string_view reason) {
+  std::string payload;
+  payload += static_cast<char>((code >> 8) & 0xff);
+  payload += static_cast<char>(code & 0xff);
+  payload.append(reason.substr(0, 123)); // control frames carry at most 125 bytes
+  return control_frame(op_close, payload);
+}
+
+std::atomic<std::uint64_t> g_next_id{1};
+
+/// Where reads land: one buffer per I/O thread, so idle connections hold none.
+std::array<char, 64 * 1024>& read_buffer() {
+  thread_local std::array<char, 64 * 1024> buf;
+  return buf;
+}
+
+} // namespace
+
+WsFramePtr make_ws_text(std::string_view payload, int priority, bool droppable, std::string topic,
+                        std::chrono::steady_clock::time_point published) {
+  auto f = std::make_shared<WsFrame>();
+  f->bytes = encode_frame(op_text, payload);
+  f->priority = priority;
+  f->droppable = droppable;
+  f->topic = std::move(topic);
+  f->published = published;
+  return f;
+}
+
+std::string ws_accept_key(std::string_view client_key) {
+  static constexpr std::string_view k_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  beast::detail::sha1_context ctx;
+  beast::detail::init(ctx);
+  beast::detail::update(ctx, client_key.data(), client_key.size());
+  beast::detail::update(ctx, k_guid.data(), k_guid.size());
+  std::array<char, beast::detail::sha1_context::digest_size> digest{};
+  beast::detail::finish(ctx, digest.data());
+  std::string out(beast::detail::base64::encoded_size(digest.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), digest.data(), digest.size()));
+  return out;
+}
+
+class WsSession final : public WsConnection, public std::enable_shared_from_this<WsSession> {
+public:
+  WsSession(Worker& w, tcp::socket socket, WsAccept accept)
+      : m_worker(w), m_socket(std::move(socket)), m_accept(std::move(accept)), m_opts(m_accept.options),
+        m_id(g_next_id.fetch_add(1, std::memory_order_relaxed)) {
+    m_worker.server.active.fetch_add(1, std::memory_order_relaxed);
+    m_worker.ws_sessions.insert(this);
+    const auto now = Clock::now();
+    m_last_heard = now;
+    m_tokens = 2 * m_opts.inbound_per_second;
+    m_tokens_at = now;
+    if (auto* c = m_opts.counters) {
+      c->open.fetch_add(1, std::memory_order_relaxed);
+      c->opened.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  ~WsSession() override {
+    finish("error"); // a no-op unless something ended us without a reason
+    m_worker.server.active.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+
+  void start(std::string pending) {
+    beast::error_code ec;
+    m_socket.non_blocking(true, ec);
+    m_accept.handler->on_open(*this);
+    if (!pending.empty() && !m_finished) {
+      consume(pending);
+    }
+    if (!m_finished) {
+      wait_readable();
+    }
+  }
+
+  // --- WsConnection
+
+  void send(const WsFramePtr& f) override {
+    if (m_finished || m_close_queued || !f) {
+      return;
+    }
+    // In priority order; equal priorities keep their order (events of a topic stay in
+    // sequence).
+    auto at = std::upper_bound(m_queue.begin(), m_queue.end(), f->priority,
+                               [](int p, const WsFramePtr& q) { return p < q->priority; });
+    m_queue.insert(at, f);
+    add_queued(static_cast<std::int64_t>(f->bytes.size()));
+    enforce_bounds();
+    write_more();
+  }
+
+  void close(int code, std::string_view reason) override { close_with(code, reason, "server"); }
+
+  [[nodiscard]] std::uint64_t id() const override { return m_id; }
+  [[nodiscard]] unsigned thread() const override { return m_worker.index; }
+  [[nodiscard]] void* context() const override { return m_accept.context.get(); }
+
+  // --- the worker's sweeper and drain
+
+  void sweep(Clock::time_point now) {
+    if (m_finished) {
+      return;
+    }
+    if (m_close_deadline != Clock::time_point{}) {
+      if (now >= m_close_deadline) {
+        finish(m_close_label); // the peer never answered our close
+      }
+      return;
+    }
+    if (m_over_since != Clock::time_point{} && now - m_over_since >= m_opts.slow_consumer) {
+      if (auto* c = m_opts.counters) {
+        c->slow_closes.fetch_add(1, std::memory_order_relaxed);
+      }
+      close_with(
+          ws_close::slow_consumer,
+          fmt::format("slow consumer: send queue over its bound for {} ms", m_opts.slow_consumer.count()),
+          "slow_consumer");
+      return;
+    }
+    if (m_ping_sent != Clock::time_point{}) {
+      if (now - m_ping_sent >= m_opts.ping_timeout) {
+        finish("ping_timeout"); // a dead peer cannot read a close frame
+      }
+    } else if (m_opts.ping_interval.count() > 0 && now - m_last_heard >= m_opts.ping_interval) {
+      static const WsFramePtr k_ping = control_frame(op_ping, "");
+      m_ping_sent = now;
+      send(k_ping);
+    }
+  }
+
+  void drain() { close_with(ws_close::going_away, "server shutting down", "shutdown"); }
+
+  void kill() { finish("shutdown"); }
+
+private:
+  void close_with(int code, std::string_view reason, std::string_view label) {
+    if (m_finished || m_close_queued) {
+      return;
+    }
+    m_close_label = label;
+    // Nothing queued goes out after the close; what is being written finishes first.
+    std::int64_t dropped_bytes = 0;
+    for (const auto& f : m_queue) {
+      dropped_bytes += static_cast<std::int64_t>(f->bytes.size());
+    }
+    m_queue.clear();
+    m_dropped.clear();
+    add_queued(-dropped_bytes);
+    auto frame = close_frame(code, reason);
+    m_queue.push_back(frame);
+    add_queued(static_cast<std::int64_t>(frame->bytes.size()));
+    m_close_queued = true;
+    m_over_since = {};
+    m_close_deadline = Clock::now() + std::chrono::seconds(2);
+    write_more();
+  }
+
+  void add_queued(std::int64_t delta) {
+    m_queued_bytes += delta;
+    if (auto* c = m_opts.counters) {
+      c->queued_bytes.fetch_add(delta, std::memory_order_relaxed);
+    }
+  }
+
+  // Over the bound: drop the lowest-priority droppable frames, newest first.
+  void enforce_bounds() {
+    while (m_queue.size() > m_opts.queue_max_messages ||
+           static_cast<std::size_t>(m_queued_bytes) > m_opts.queue_max_bytes) {
+      auto victim =
+          std::find_if(m_queue.rbegin(), m_queue.rend(), [](const WsFramePtr& f) { return f->droppable; });
+      if (victim == m_queue.rend()) {
+        break; // only replies and notices: let them through
+      }
+      const WsFramePtr& f = *victim;
+      auto counted = std::find_if(m_dropped.begin(), m_dropped.end(),
+                                  [&](const auto& p) { return p.first == f->topic; });
+      if (counted == m_dropped.end()) {
+        m_dropped.emplace_back(f->topic, 1);
+      } else {
+        ++counted->second;
+      }
+      if (auto* c = m_opts.counters) {
+        c->dropped.fetch_add(1, std::memory_order_relaxed);
+      }
+      add_queued(-static_cast<std::int64_t>(f->bytes.size()));
+      m_queue.erase(std::next(victim).base());
+      if (m_over_since == Clock::time_point{}) {
+        m_over_since = Clock::now();
+      }
+    }
+  }
+
+  WsFramePtr dropped_notice() {
+    std::string json = R"({"type":"dropped","count":)";
+    std::uint64_t total = 0;
+    std::string topics;
+    for (const auto& [topic, n] : m_dropped) {
+      total += n;
+      topics += topics.empty() ? "" : ",";
+      topics += util::json_quote(topic);
+      topics += ':';
+      topics += std::to_string(n);
+    }
+    json += std::to_string(total);
+    json += R"(,"topics":{)";
+    json += topics;
+    json += "}}";
+    m_dropped.clear();
+    return make_ws_text(json, -1, false);
+  }
+
+  void write_more() {
+    if (m_writing || m_finished) {
+      return;
+    }
+    if (!m_dropped.empty() && !m_close_queued) {
+      auto notice = dropped_notice();
+      add_queued(static_cast<std::int64_t>(notice->bytes.size()));
+      m_queue.insert(m_queue.begin(), std::move(notice));
+    }
+    if (m_queue.empty()) {
+      return;
+    }
+    const std::size_t n = std::min(m_queue.size(), std::max<std::size_t>(1, m_opts.batch_size));
+    m_batch.assign(std::make_move_iterator(m_queue.begin()),
+                   std::make_move_iterator(m_queue.begin() + static_cast<std::ptrdiff_t>(n)));
+    m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<std::ptrdiff_t>(n));
+    m_buffers.clear();
+    for (const auto& f : m_batch) {
+      m_buffers.emplace_back(f->bytes.data(), f->bytes.size());
+    }
+    m_writing = true;
+    asio::async_write(m_socket, m_buffers, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_written(ec);
+    });
+  }
+
+  void on_written(beast::error_code ec) {
+    m_writing = false;
+    if (m_finished) {
+      return;
+    }
+    const auto now = Clock::now();
+    std::int64_t bytes = 0;
+    bool close_sent = false;
+    for (const auto& f : m_batch) {
+      bytes += static_cast<std::int64_t>(f->bytes.size());
+      if (f->published != Clock::time_point{} && m_opts.counters && m_opts.counters->delivery) {
+        m_opts.counters->delivery->record(now - f->published);
+      }
+      close_sent = close_sent || (m_close_queued && m_queue.empty() && &f == &m_batch.back());
+    }
+    if (auto* c = m_opts.counters) {
+      c->sent.fetch_add(m_batch.size(), std::memory_order_relaxed);
+    }
+    add_queued(-bytes);
+    m_batch.clear();
+    if (ec) {
+      finish(m_close_queued ? m_close_label : "error");
+      return;
+    }
+    if (m_queue.empty()) {
+      // Idle again: give the batch's memory back.
+      m_batch.shrink_to_fit();
+      m_buffers.clear();
+      m_buffers.shrink_to_fit();
+    }
+    if (m_over_since != Clock::time_point{} &&
+        static_cast<std::size_t>(m_queued_bytes) <= m_opts.queue_max_bytes / 2 &&
+        m_queue.size() <= m_opts.queue_max_messages / 2) {
+      m_over_since = {};
+    }
+    if (close_sent) {
+      m_close_sent = true;
+      if (m_close_received) {
+        finish(m_close_label);
+      }
+      return; // wait (up to m_close_deadline) for the peer's close
+    }
+    write_more();
+  }
+
+  void wait_readable() {
+    m_socket.async_wait(tcp::socket::wait_read,
+                        [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+  }
+
+  void on_readable(beast::error_code ec) {
+    if (m_finished) {
+      return;
+    }
+    if (ec) {
+      finish(m_close_queued ? m_close_label : "error");
+      return;
+    }
+    auto& buf = read_buffer();
+    const std::size_t n = m_socket.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      wait_readable();
+      return;
+    }
+    if (ec) {
+      // EOF: the peer went away, with or without a close frame.
+      finish(m_close_queued ? m_close_label : "client");
+      return;
+    }
+    m_last_heard = Clock::now();
+    m_ping_sent = {};
+    consume(std::string_view(buf.data(), n));
+    if (!m_finished) {
+      wait_readable();
+    }
+  }
+
+  void protocol_close(int code, std::string_view reason, std::string_view label) {
+    m_stop_reading = true;
+    close_with(code, reason, label);
+  }
+
+  // Parses every whole frame in m_in + data; keeps a partial one.
+  void consume(std::string_view data) {
+    if (m_stop_reading) {
+      return; // after a close: discard
+    }
+    std::string_view in = data;
+    if (!m_in.empty()) {
+      m_in.append(data);
+      in = m_in;
+    }
+    std::size_t used = 0;
+    while (!m_finished && !m_stop_reading) {
+      const std::size_t n = parse_frame(in.substr(used));
+      if (n == 0) {
+        break;
+      }
+      used += n;
+    }
+    if (m_finished || m_stop_reading) {
+      m_in.clear();
+      return;
+    }
+    if (m_in.empty()) {
+      m_in.assign(in.substr(used));
+    } else {
+      m_in.erase(0, used);
+    }
+    if (m_in.empty() && m_in.capacity() > 256) {
+      std::string().swap(m_in);
+    }
+  }
+
+  // One frame from the front of `in`: its length when whole (and handled), 0 when more
+  // bytes are needed or the connection is closing.
+  std::size_t parse_frame(std::string_view in) {
+    if (in.size() < 2) {
+      return 0;
+    }
+    const auto b0 = static_cast<unsigned char>(in[0]);
+    const auto b1 = static_cast<unsigned char>(in[1]);
+    const bool fin = (b0 & 0x80) != 0;
+    const unsigned char opcode = b0 & 0x0f;
+    if ((b0 & 0x70) != 0) {
+      protocol_close(ws_close::protocol_error, "reserved bits set (no extension was negotiated)", "protocol");
+      return 0;
+    }
+    if ((b1 & 0x80) == 0) {
+      protocol_close(ws_close::protocol_error, "client frames must be masked", "protocol");
+      return 0;
+    }
+    std::uint64_t len = b1 & 0x7f;
+    std::size_t header = 2;
+    if (len == 126) {
+      if (in.size() < 4) {
+        return 0;
+      }
+      len = (static_cast<std::uint64_t>(static_cast<unsigned char>(in[2])) << 8) |
+            static_cast<unsigned char>(in[3]);
+      header = 4;
+    } else if (len == 127) {
+      if (in.size() < 10) {
+        return 0;
+      }
+      len = 0;
+      for (int i = 0; i < 8; ++i) {
+        len = (len << 8) | static_cast<unsigned char>(in[2 + static_cast<std::size_t>(i)]);
+      }
+      header = 10;
+    }
+    const bool control = (opcode & 0x08) != 0;
+    if (control && (!fin || len > 125)) {
+      protocol_close(ws_close::protocol_error, "control frames must be whole and at most 125 bytes",
+                     "protocol");
+      return 0;
+    }
+    if (!control && m_message.size() + len > m_opts.max_message_bytes) {
+      protocol_close(ws_close::too_big, fmt::format("message over {} bytes", m_opts.max_message_bytes),
+                     "too_big");
+      return 0;
+    }
+    header += 4; // the mask
+    if (in.size() < header + len) {
+      return 0;
+    }
+    const char* mask = in.data() + header - 4;
+    std::string& payload = m_scratch;
+    payload.assign(in.data() + header, static_cast<std::size_t>(len));
+    for (std::size_t i = 0; i < payload.size(); ++i) {
+      payload[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
+    }
+    handle_frame(opcode, fin, payload);
+    if (m_scratch.capacity() > 4096) {
+      std::string().swap(m_scratch);
+    }
+    return header + static_cast<std::size_t>(len);
+  }
+
+  bool take_token() {
+    if (m_opts.inbound_per_second <= 0) {
+      return true;
+    }
+    const auto now = Clock::now();
+    const double burst = 2 * m_opts.inbound_per_second;
+    m_tokens = std::min(burst, m_tokens + std::chrono::duration<double>(now - m_tokens_at).count() *
+                                              m_opts.inbound_per_second);
+    m_tokens_at = now;
+    if (m_tokens < 1) {
+      return false;
+    }
+    m_tokens -= 1;
+    return true;
+  }
+
+  void handle_frame(unsigned char opcode, bool fin, std::string& payload) {
+    switch (opcode) {
+    case op_ping:
+      if (!take_token()) {
+        rate_close();
+        return;
+      }
+      send(control_frame(op_pong, payload));
+      return;
+    case op_pong: return; // any frame proves the peer alive (on_readable)
+    case op_close: on_close_frame(payload); return;
+    case op_binary:
+      protocol_close(ws_close::unsupported_data, "binary frames are not supported: send JSON text",
+                     "protocol");
+      return;
+    case op_text:
+    case op_continuation: break;
+    default: protocol_close(ws_close::protocol_error, "unknown opcode", "protocol"); return;
+    }
+    if ((opcode == op_text) == m_in_fragment) {
+      protocol_close(ws_close::protocol_error,
+                     m_in_fragment ? "a new message began inside a fragmented one"
+                                   : "continuation without a message",
+                     "protocol");
+      return;
+    }
+    if (!fin) {
+      m_in_fragment = true;
+      m_message.append(payload);
+      return;
+    }
+    std::string_view text = payload;
+    if (m_in_fragment) {
+      m_message.append(payload);
+      text = m_message;
+    }
+    if (util::invalid_utf8_at(text)) {
+      protocol_close(ws_close::invalid_payload, "text frames must be UTF-8", "protocol");
+      return;
+    }
+    if (!take_token()) {
+      rate_close();
+      return;
+    }
+    m_accept.handler->on_text(*this, text);
+    m_in_fragment = false;
+    m_message.clear();
+    if (m_message.capacity() > 4096) {
+      std::string().swap(m_message);
+    }
+  }
+
+  void rate_close() {
+    protocol_close(ws_close::policy,
+                   fmt::format("rate limit: more than {:g} messages per second", m_opts.inbound_per_second),
+                   "rate_limit");
+  }
+
+  void on_close_frame(std::string_view payload) {
+    m_close_received = true;
+    m_stop_reading = true;
+    if (m_close_sent) {
+      finish(m_close_label); // the handshake we began is complete
+      return;
+    }
+    int code = ws_close::normal;
+    if (payload.size() >= 2) {
+      code = (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+    }
+    if (!m_close_queued) {
+      close_with(code == 1005 || code == 1006 || code == 1015 ? ws_close::normal : code, "", "client");
+    }
+  }
+
+  void finish(std::string_view label) {
+    if (m_finished) {
+      return;
+    }
+    m_finished = true;
+    beast::error_code ec;
+    m_socket.shutdown(tcp::socket::shutdown_both, ec);
+    m_socket.close(ec);
+    add_queued(-m_queued_bytes);
+    m_queue.clear();
+    m_worker.ws_sessions.erase(this);
+    if (auto* c = m_opts.counters) {
+      c->open.fetch_sub(1, std::memory_order_relaxed);
+    }
+    m_accept.handler->on_close(*this, label);
+  }
+
+  Worker& m_worker;
+  tcp::socket m_socket;
+  WsAccept m_accept;
+  const WsOptions& m_opts;
+  std::uint64_t m_id;
+  std::string m_in;      ///< bytes of a frame not yet whole
+  std::string m_message; ///< a fragmented message so far
+  std::string m_scratch; ///< the frame being handled, unmasked
+  std::vector<WsFramePtr> m_queue;
+  std::vector<WsFramePtr> m_batch; ///< being written
+  std::vector<asio::const_buffer> m_buffers;
+  std::vector<std::pair<std::string, std::uint64_t>> m_dropped; ///< since the last notice, by topic
+  std::int64_t m_queued_bytes = 0;                              ///< queue and batch
+  Clock::time_point m_last_heard{};
+  Clock::time_point m_ping_sent{};  ///< the outstanding ping, if any
+  Clock::time_point m_over_since{}; ///< first drop since the queue was last below half
+  Clock::time_point m_close_deadline{};
+  Clock::time_point m_tokens_at{};
+  double m_tokens = 0;
+  std::string_view m_close_label = "server";
+  bool m_writing = false;
+  bool m_in_fragment = false;
+  bool m_close_queued = false;
+  bool m_close_sent = false;
+  bool m_close_received = false;
+  bool m_stop_reading = false;
+  bool m_finished = false;
+};
+
+void start_websocket(Worker& w, tcp::socket socket, std::string pending, WsAccept accept) {
+  auto s = std::make_shared<WsSession>(w, std::move(socket), std::move(accept));
+  s->start(std::move(pending));
+}
+
+namespace {
+template <class F> void for_each_ws(Worker& w, F&& f) {
+  std::vector<std::shared_ptr<WsSession>> all;
+  all.reserve(w.ws_sessions.size());
+  for (auto* s : w.ws_sessions) {
+    all.push_back(s->shared_from_this());
+  }
+  for (auto& s : all) {
+    f(*s);
+  }
+}
+} // namespace
+
+void sweep_websockets(Worker& w, std::chrono::steady_clock::time_point now) {
+  if (!w.ws_sessions.empty()) {
+    for_each_ws(w, [now](WsSession& s) { s.sweep(now); });
+  }
+}
+
+void drain_websockets(Worker& w) {
+  for_each_ws(w, [](WsSession& s) { s.drain(); });
+}
+
+void close_websockets(Worker& w) {
+  for_each_ws(w, [](WsSession& s) { s.kill(); });
+}
+
+} // namespace mp::net
