@@ -75,6 +75,8 @@ WsFramePtr close_frame(int code, std::string_view reason) {
 
 std::atomic<std::uint64_t> g_next_id{1};
 
+thread_local int t_cork_depth = 0;
+
 /// Where reads land: one buffer per I/O thread, so idle connections hold none.
 std::array<char, 64 * 1024>& read_buffer() {
   thread_local std::array<char, 64 * 1024> buf;
@@ -157,6 +159,18 @@ public:
     m_queue.insert(at, f);
     add_queued(static_cast<std::int64_t>(f->bytes.size()));
     enforce_bounds();
+    if (t_cork_depth > 0) {
+      hold_back();
+      return;
+    }
+    write_more();
+  }
+
+  /// Under a WsCork: write when it ends.
+  void hold_back();
+  /// The cork ended.
+  void release_cork() {
+    m_corked = false;
     write_more();
   }
 
@@ -280,47 +294,76 @@ private:
     return make_ws_text(json, -1, false);
   }
 
+  // Writes the queue, a batch per system call: first straight away on the non-blocking
+  // socket (the common case, without Asio's operation machinery), and what the kernel
+  // would not take yet through async_write.
   void write_more() {
-    if (m_writing || m_finished) {
+    while (!m_writing && !m_finished) {
+      if (!m_dropped.empty() && !m_close_queued) {
+        auto notice = dropped_notice();
+        add_queued(static_cast<std::int64_t>(notice->bytes.size()));
+        m_queue.insert(m_queue.begin(), std::move(notice));
+      }
+      if (m_queue.empty()) {
+        return;
+      }
+      const std::size_t n = std::min(m_queue.size(), std::max<std::size_t>(1, m_opts.batch_size));
+      m_batch.assign(std::make_move_iterator(m_queue.begin()),
+                     std::make_move_iterator(m_queue.begin() + static_cast<std::ptrdiff_t>(n)));
+      m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<std::ptrdiff_t>(n));
+      m_buffers.clear();
+      std::size_t total = 0;
+      for (const auto& f : m_batch) {
+        m_buffers.emplace_back(f->bytes.data(), f->bytes.size());
+        total += f->bytes.size();
+      }
+      beast::error_code ec;
+      const std::size_t written = m_socket.write_some(m_buffers, ec);
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+        batch_done(ec);
+        return;
+      }
+      if (!ec && written == total) {
+        if (!batch_done({})) {
+          return;
+        }
+        continue;
+      }
+      // The rest when the socket can take it.
+      std::size_t skip = ec ? 0 : written;
+      std::size_t first = 0;
+      while (skip >= m_buffers[first].size()) {
+        skip -= m_buffers[first].size();
+        ++first;
+      }
+      m_buffers.erase(m_buffers.begin(), m_buffers.begin() + static_cast<std::ptrdiff_t>(first));
+      m_buffers.front() += skip;
+      m_writing = true;
+      asio::async_write(m_socket, m_buffers, [self = shared_from_this()](beast::error_code wec, std::size_t) {
+        self->m_writing = false;
+        if (self->batch_done(wec)) {
+          self->write_more();
+        }
+      });
       return;
     }
-    if (!m_dropped.empty() && !m_close_queued) {
-      auto notice = dropped_notice();
-      add_queued(static_cast<std::int64_t>(notice->bytes.size()));
-      m_queue.insert(m_queue.begin(), std::move(notice));
-    }
-    if (m_queue.empty()) {
-      return;
-    }
-    const std::size_t n = std::min(m_queue.size(), std::max<std::size_t>(1, m_opts.batch_size));
-    m_batch.assign(std::make_move_iterator(m_queue.begin()),
-                   std::make_move_iterator(m_queue.begin() + static_cast<std::ptrdiff_t>(n)));
-    m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<std::ptrdiff_t>(n));
-    m_buffers.clear();
-    for (const auto& f : m_batch) {
-      m_buffers.emplace_back(f->bytes.data(), f->bytes.size());
-    }
-    m_writing = true;
-    asio::async_write(m_socket, m_buffers, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_written(ec);
-    });
   }
 
-  void on_written(beast::error_code ec) {
-    m_writing = false;
+  // Accounts for the batch just written; false when the connection is done writing.
+  bool batch_done(beast::error_code ec) {
     if (m_finished) {
-      return;
+      return false;
     }
     const auto now = Clock::now();
     std::int64_t bytes = 0;
-    bool close_sent = false;
     for (const auto& f : m_batch) {
       bytes += static_cast<std::int64_t>(f->bytes.size());
       if (f->published != Clock::time_point{} && m_opts.counters && m_opts.counters->delivery) {
         m_opts.counters->delivery->record(now - f->published);
       }
-      close_sent = close_sent || (m_close_queued && m_queue.empty() && &f == &m_batch.back());
     }
+    // Nothing is queued behind a close frame: the batch that empties the queue sent it.
+    const bool close_sent = m_close_queued && m_queue.empty();
     if (auto* c = m_opts.counters) {
       c->sent.fetch_add(m_batch.size(), std::memory_order_relaxed);
     }
@@ -328,10 +371,10 @@ private:
     m_batch.clear();
     if (ec) {
       finish(m_close_queued ? m_close_label : "error");
-      return;
+      return false;
     }
-    if (m_queue.empty()) {
-      // Idle again: give the batch's memory back.
+    if (m_queue.empty() && m_batch.capacity() > 8) {
+      // Idle again after a big batch: give its memory back (small ones are reused).
       m_batch.shrink_to_fit();
       m_buffers.clear();
       m_buffers.shrink_to_fit();
@@ -346,9 +389,9 @@ private:
       if (m_close_received) {
         finish(m_close_label);
       }
-      return; // wait (up to m_close_deadline) for the peer's close
+      return false; // wait (up to m_close_deadline) for the peer's close
     }
-    write_more();
+    return true;
   }
 
   void wait_readable() {
@@ -613,6 +656,7 @@ private:
   double m_tokens = 0;
   std::string_view m_close_label = "server";
   bool m_writing = false;
+  bool m_corked = false;
   bool m_in_fragment = false;
   bool m_close_queued = false;
   bool m_close_sent = false;
@@ -621,20 +665,51 @@ private:
   bool m_finished = false;
 };
 
+namespace {
+thread_local std::vector<std::shared_ptr<WsSession>> t_held_back;
+}
+
+void WsSession::hold_back() {
+  if (!m_corked) {
+    m_corked = true;
+    t_held_back.push_back(shared_from_this());
+  }
+}
+
+WsCork::WsCork() {
+  ++t_cork_depth;
+}
+
+WsCork::~WsCork() {
+  if (--t_cork_depth > 0) {
+    return;
+  }
+  auto held = std::move(t_held_back);
+  t_held_back.clear();
+  for (auto& s : held) {
+    s->release_cork();
+  }
+  if (t_held_back.capacity() < held.capacity()) {
+    held.clear();
+    t_held_back.swap(held); // keep the capacity for the next burst
+  }
+}
+
 void start_websocket(Worker& w, tcp::socket socket, std::string pending, WsAccept accept) {
   auto s = std::make_shared<WsSession>(w, std::move(socket), std::move(accept));
   s->start(std::move(pending));
 }
 
 namespace {
+// A session that ends during `f` leaves the set but lives on until its pending
+// operations have run, so the raw pointers stay valid for this loop.
 template <class F> void for_each_ws(Worker& w, F&& f) {
-  std::vector<std::shared_ptr<WsSession>> all;
-  all.reserve(w.ws_sessions.size());
-  for (auto* s : w.ws_sessions) {
-    all.push_back(s->shared_from_this());
-  }
-  for (auto& s : all) {
-    f(*s);
+  thread_local std::vector<WsSession*> all;
+  all.assign(w.ws_sessions.begin(), w.ws_sessions.end());
+  for (auto* s : all) {
+    if (w.ws_sessions.contains(s)) {
+      f(*s);
+    }
   }
 }
 } // namespace

@@ -109,6 +109,18 @@ public:
   [[nodiscard]] virtual void* context() const = 0;
 };
 
+/// While one exists on an I/O thread, WsConnection::send() there only queues; when the
+/// last one ends, every connection it held back writes its queue in one batch. Fan-out
+/// holds one around a burst of events, so the burst costs one system call per
+/// connection rather than one per event.
+class WsCork {
+public:
+  WsCork();
+  ~WsCork();
+  WsCork(const WsCork&) = delete;
+  WsCork& operator=(const WsCork&) = delete;
+};
+
 /// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`.
 std::string ws_accept_key(std::string_view client_key);
 

@@ -100,7 +100,9 @@ struct Hub::Topic {
   }
 };
 
-/// One I/O thread's subscribers; touched only on that thread.
+/// One I/O thread's subscribers (touched only on that thread) and its inbox of events
+/// to deliver. The inbox, not one posted task per event, keeps events in publish order:
+/// Asio runs a task a thread posts to itself after tasks other threads post meanwhile.
 struct Hub::Shard {
   struct Sub {
     net::WsConnection* conn;
@@ -108,6 +110,46 @@ struct Hub::Shard {
   };
   std::unordered_map<const Topic*, std::vector<Sub>> by_topic;
   std::unordered_map<const net::WsConnection*, std::vector<std::shared_ptr<Topic>>> by_conn;
+
+  struct Pending {
+    std::shared_ptr<Topic> topic;
+    std::uint64_t seq;
+    net::WsFramePtr frame;
+  };
+  std::mutex inbox_mutex;
+  std::vector<Pending> inbox;
+  bool drain_posted = false; ///< a round is under way or posted; under inbox_mutex
+
+  /// The round being delivered: the inbox as it was, grouped by topic in order, handed
+  /// out a pool of subscribers at a time.
+  struct Batch {
+    std::shared_ptr<Topic> topic;
+    std::vector<std::pair<std::uint64_t, net::WsFramePtr>> events; ///< ascending seq
+  };
+  std::vector<Batch> round;
+  std::size_t round_batch = 0;  ///< the batch being delivered
+  std::size_t round_cursor = 0; ///< its next subscriber
+
+  /// Removes `c` from a topic's subscribers, keeping the order (and the round's place in it).
+  void remove(const Topic* t, const net::WsConnection* c) {
+    auto it = by_topic.find(t);
+    if (it == by_topic.end()) {
+      return;
+    }
+    auto& v = it->second;
+    auto at = std::find_if(v.begin(), v.end(), [&](const Sub& s) { return s.conn == c; });
+    if (at == v.end()) {
+      return;
+    }
+    const auto index = static_cast<std::size_t>(at - v.begin());
+    if (round_batch < round.size() && round[round_batch].topic.get() == t && index < round_cursor) {
+      --round_cursor;
+    }
+    v.erase(at);
+    if (v.empty()) {
+      by_topic.erase(it);
+    }
+  }
 };
 
 Hub::Hub(HubOptions options, unsigned threads, Post post, const util::Clock& clock)
@@ -192,36 +234,86 @@ Published Hub::publish(std::string_view topic, std::string_view type, std::strin
   out.epoch = t->epoch;
   out.seq = seq;
   out.subscribers = t->subscribers.load(std::memory_order_relaxed);
-  // Under the topic's lock: each thread's queue gets this topic's events in order.
+  // Under the topic's lock: each thread's inbox gets this topic's events in order.
   for (unsigned i = 0; i < t->per_thread.size(); ++i) {
-    if (t->per_thread[i] > 0) {
-      m_post(i, [this, i, t, seq, frame] { deliver(i, t.get(), seq, frame); });
+    if (t->per_thread[i] == 0) {
+      continue;
+    }
+    Shard& shard = *m_shards[i];
+    std::lock_guard inbox_lock(shard.inbox_mutex);
+    shard.inbox.push_back({t, seq, frame});
+    if (!shard.drain_posted) {
+      shard.drain_posted = true;
+      m_post(i, [this, i] { deliver(i); });
     }
   }
   return out;
 }
 
-void Hub::deliver(unsigned thread, const Topic* t, std::uint64_t seq, const net::WsFramePtr& frame) {
+// A round delivers what the inbox held, `pool_size` subscribers per task: between two
+// pools the thread serves its other connections (and the publishers), and what they
+// publish meanwhile waits for the next round. So the busier the thread, the more events
+// each subscriber gets per write: one system call per subscriber per round, not per event.
+void Hub::deliver(unsigned thread) {
   Shard& shard = *m_shards[thread];
-  auto it = shard.by_topic.find(t);
-  if (it == shard.by_topic.end()) {
-    return;
+  if (shard.round_batch >= shard.round.size()) {
+    std::vector<Shard::Pending> events;
+    {
+      std::lock_guard lock(shard.inbox_mutex);
+      if (shard.inbox.empty()) {
+        shard.drain_posted = false;
+        shard.round.clear();
+        return;
+      }
+      events.swap(shard.inbox);
+    }
+    shard.round.clear();
+    for (auto& e : events) {
+      auto batch = std::find_if(shard.round.begin(), shard.round.end(),
+                                [&](const Shard::Batch& b) { return b.topic == e.topic; });
+      if (batch == shard.round.end()) {
+        shard.round.push_back({e.topic, {}});
+        batch = std::prev(shard.round.end());
+      }
+      batch->events.emplace_back(e.seq, std::move(e.frame));
+    }
+    shard.round_batch = 0;
+    shard.round_cursor = 0;
   }
-  for (auto& sub : it->second) {
-    if (seq > sub.last_seq) {
-      sub.last_seq = seq;
-      sub.conn->send(frame);
+  std::size_t budget = std::max<std::size_t>(1, m_options.pool_size);
+  {
+    const net::WsCork cork; // each subscriber of this pool writes its events in one go
+    while (budget > 0 && shard.round_batch < shard.round.size()) {
+      const auto& batch = shard.round[shard.round_batch];
+      auto it = shard.by_topic.find(batch.topic.get());
+      const std::size_t n = it == shard.by_topic.end() ? 0 : it->second.size();
+      while (budget > 0 && shard.round_cursor < n) {
+        auto& sub = it->second[shard.round_cursor++];
+        --budget;
+        for (const auto& [seq, frame] : batch.events) {
+          if (seq > sub.last_seq) { // a resume may have replayed it already
+            sub.last_seq = seq;
+            sub.conn->send(frame);
+          }
+        }
+      }
+      if (shard.round_cursor >= n) {
+        ++shard.round_batch;
+        shard.round_cursor = 0;
+      }
     }
   }
+  m_post(thread, [this, thread] { deliver(thread); }); // the rest, or the next round
 }
 
-void Hub::subscribe(net::WsConnection& c, std::string_view topic, const std::optional<Position>& since) {
+std::vector<net::WsFramePtr> Hub::subscribe(net::WsConnection& c, std::string_view topic,
+                                            const std::optional<Position>& since) {
   auto t = find_or_create(topic);
   Shard& shard = *m_shards[c.thread()];
   auto& subs = shard.by_topic[t.get()];
   auto existing = std::find_if(subs.begin(), subs.end(), [&](const Shard::Sub& s) { return s.conn == &c; });
   if (existing != subs.end() && !since) {
-    return;
+    return {};
   }
   std::vector<net::WsFramePtr> replay;
   std::uint64_t last = 0;
@@ -268,9 +360,7 @@ void Hub::subscribe(net::WsConnection& c, std::string_view topic, const std::opt
   } else {
     existing->last_seq = last;
   }
-  for (const auto& f : replay) {
-    c.send(f);
-  }
+  return replay;
 }
 
 bool Hub::unsubscribe(net::WsConnection& c, std::string_view topic) {
@@ -289,13 +379,7 @@ bool Hub::unsubscribe(net::WsConnection& c, std::string_view topic) {
   if (topics.empty()) {
     shard.by_conn.erase(conn_it);
   }
-  auto subs_it = shard.by_topic.find(topic_ptr.get());
-  if (subs_it != shard.by_topic.end()) {
-    std::erase_if(subs_it->second, [&](const Shard::Sub& s) { return s.conn == &c; });
-    if (subs_it->second.empty()) {
-      shard.by_topic.erase(subs_it);
-    }
-  }
+  shard.remove(topic_ptr.get(), &c);
   std::lock_guard lock(topic_ptr->mutex);
   topic_ptr->per_thread[c.thread()] -= 1;
   topic_ptr->subscribers.fetch_sub(1, std::memory_order_relaxed);
@@ -311,19 +395,7 @@ void Hub::detach(net::WsConnection& c) {
   auto topics = std::move(conn_it->second);
   shard.by_conn.erase(conn_it);
   for (const auto& t : topics) {
-    auto subs_it = shard.by_topic.find(t.get());
-    if (subs_it != shard.by_topic.end()) {
-      // Swap-and-pop: order among subscribers does not matter.
-      auto& v = subs_it->second;
-      auto at = std::find_if(v.begin(), v.end(), [&](const Shard::Sub& s) { return s.conn == &c; });
-      if (at != v.end()) {
-        *at = v.back();
-        v.pop_back();
-      }
-      if (v.empty()) {
-        shard.by_topic.erase(subs_it);
-      }
-    }
+    shard.remove(t.get(), &c);
     std::lock_guard lock(t->mutex);
     t->per_thread[c.thread()] -= 1;
     t->subscribers.fetch_sub(1, std::memory_order_relaxed);

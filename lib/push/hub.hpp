@@ -3,10 +3,10 @@
 //
 // Every topic has an epoch (random, per process) and a sequence number, and keeps a
 // bounded history (count and age) of its encoded events. A publish encodes its event
-// once, appends it to the history, and posts the shared frame to each I/O thread that
-// has subscribers of the topic; there the shard hands it to each subscriber's queue.
-// Posting happens under the topic's lock, so every thread sees a topic's events in
-// sequence. A subscriber remembers the last sequence it was given: a resume replays the
+// once, appends it to the history, and puts the shared frame in the inbox of each I/O
+// thread that has subscribers of the topic; there the shard hands it to each
+// subscriber's queue. Inboxes are filled under the topic's lock, so every thread sees a
+// topic's events in sequence. A subscriber remembers the last sequence it was given: a resume replays the
 // history after its position (or sends a `gap` first), and a live event that the replay
 // already covered is skipped.
 //
@@ -60,6 +60,7 @@ struct HubOptions {
   std::size_t history_size = 1000;
   std::chrono::seconds history_max_age{300};
   std::size_t max_user_topics = 100'000; ///< idle private topics are forgotten past this
+  std::size_t pool_size = 100;           ///< subscribers served per task (websocket.max_connections_per_pool)
 };
 
 struct Published {
@@ -81,9 +82,11 @@ public:
   /// Publishes an event (`data_json` must be valid JSON) to `topic` (valid_topic()).
   Published publish(std::string_view topic, std::string_view type, std::string_view data_json, int priority);
 
-  /// Subscribes `c` (on its thread), first sending what it missed since `since`, or a
-  /// gap notice when history no longer reaches back. Subscribing again only resumes.
-  void subscribe(net::WsConnection& c, std::string_view topic, const std::optional<Position>& since);
+  /// Subscribes `c` (on its thread). Returns what it missed since `since`, preceded by
+  /// a gap notice when history no longer reaches back, for the caller to send before
+  /// anything else happens on this thread. Subscribing again only resumes.
+  [[nodiscard]] std::vector<net::WsFramePtr> subscribe(net::WsConnection& c, std::string_view topic,
+                                                       const std::optional<Position>& since);
   /// Returns whether `c` was subscribed.
   bool unsubscribe(net::WsConnection& c, std::string_view topic);
   /// Every subscription of `c` ends (call from on_close).
@@ -98,7 +101,7 @@ private:
   struct Shard;
 
   std::shared_ptr<Topic> find_or_create(std::string_view name);
-  void deliver(unsigned thread, const Topic* t, std::uint64_t seq, const net::WsFramePtr& frame);
+  void deliver(unsigned thread);
 
   HubOptions m_options;
   Post m_post;

@@ -1,7 +1,7 @@
 #include "serve/service.hpp"
-#include "serve/ws_service.hpp"
 #include "ai/local_provider.hpp"
 #include "ai/openai.hpp"
+#include "serve/ws_service.hpp"
 #include "util/clock.hpp"
 
 #include <arpa/inet.h>
@@ -100,7 +100,8 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
   if (auto ok = s->build_pipeline(); !ok) {
     return std::unexpected(ok.error());
   }
-  s->m_ws = std::make_unique<WsService>(cfg, s->m_keys, s->m_registry, *s->m_server, util::SystemClock::instance());
+  s->m_ws =
+      std::make_unique<WsService>(cfg, s->m_keys, s->m_registry, *s->m_server, util::SystemClock::instance());
   s->add_core_routes();
   s->add_ai_routes();
   s->add_ws_routes();

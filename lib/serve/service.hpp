@@ -33,7 +33,7 @@ public:
 
 private:
   friend class Service;
-class WsService;
+  class WsService;
   Reply(Service* s, net::Responder r, std::uint32_t route, std::uint32_t method)
       : m_service(s), m_responder(std::move(r)), m_route(route), m_method(method),
         m_start(std::chrono::steady_clock::now()) {}

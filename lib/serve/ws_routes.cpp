@@ -24,20 +24,24 @@ std::optional<std::string> decoded_param(const net::Request& req, std::string_vi
   return util::percent_decode(*v).value_or(std::string(*v));
 }
 
-std::vector<std::string> split_list(std::string_view s) {
+/// A comma-separated list; nullopt when an item is empty ("a,,b", "a,").
+std::optional<std::vector<std::string>> split_list(std::string_view s) {
   std::vector<std::string> out;
-  while (!s.empty()) {
+  if (util::trim(s).empty()) {
+    return out;
+  }
+  for (;;) {
     const auto comma = s.find(',');
     auto item = util::trim(s.substr(0, comma));
-    if (!item.empty()) {
-      out.emplace_back(item);
+    if (item.empty()) {
+      return std::nullopt;
     }
+    out.emplace_back(item);
     if (comma == std::string_view::npos) {
-      break;
+      return out;
     }
     s.remove_prefix(comma + 1);
   }
-  return out;
 }
 
 std::string quoted_list(const std::vector<std::string>& items) {
@@ -57,7 +61,8 @@ WsService::WsService(const config::Config& cfg, const auth::KeyStore& keys, metr
     : m_cfg(cfg.websocket), m_keys(keys),
       m_hub(
           push::HubOptions{static_cast<std::size_t>(cfg.websocket.history_size),
-                           std::chrono::seconds(cfg.websocket.history_max_age_seconds)},
+                           std::chrono::seconds(cfg.websocket.history_max_age_seconds), 100'000,
+                           static_cast<std::size_t>(cfg.websocket.max_connections_per_pool)},
           server.threads(),
           [&server](unsigned t, std::function<void()> fn) { server.post(t, std::move(fn)); }, clock),
       m_disconnects(
@@ -160,8 +165,17 @@ net::Response WsService::accept(const net::Request& req, bool draining) {
     ++m_total;
     ++m_per_user[user];
   }
-  client->topics = split_list(decoded_param(req, "topics").value_or(""));
-  for (const auto& entry : split_list(decoded_param(req, "since").value_or(""))) {
+  auto topics = split_list(decoded_param(req, "topics").value_or(""));
+  if (!topics) {
+    return reject("bad_request", refuse(400, "invalid_topic", "topics: an empty name in the list", "topics"));
+  }
+  client->topics = std::move(*topics);
+  auto positions = split_list(decoded_param(req, "since").value_or(""));
+  if (!positions) {
+    return reject("bad_request",
+                  refuse(400, "invalid_request", "since: an empty position in the list", "since"));
+  }
+  for (const auto& entry : *positions) {
     const auto at = entry.rfind('@');
     auto pos =
         at == std::string::npos ? std::nullopt : push::parse_position(std::string_view(entry).substr(at + 1));
@@ -242,11 +256,9 @@ void WsService::send_error(net::WsConnection& c, std::string_view code, std::str
 
 void WsService::on_open(net::WsConnection& c) {
   auto& client = *static_cast<Client*>(c.context());
-  send_json(
-      c, fmt::format(
-             R"({{"type":"welcome","connection_id":"c{:x}","user_id":{},"topics":{},"ping_interval_ms":{}}})",
-             c.id(), util::json_quote(client.user_id), quoted_list(client.topics),
-             m_cfg.ping_interval_seconds * 1000));
+  // Subscribed before the welcome is written: a client that reacts to the welcome (by
+  // publishing, say) must find its subscriptions in place.
+  std::vector<net::WsFramePtr> replay;
   for (const auto& t : client.topics) {
     std::optional<push::Position> since;
     for (const auto& [topic, pos] : client.since) {
@@ -254,7 +266,16 @@ void WsService::on_open(net::WsConnection& c) {
         since = pos;
       }
     }
-    m_hub.subscribe(c, t, since);
+    auto frames = m_hub.subscribe(c, t, since);
+    replay.insert(replay.end(), frames.begin(), frames.end());
+  }
+  send_json(
+      c, fmt::format(
+             R"({{"type":"welcome","connection_id":"c{:x}","user_id":{},"topics":{},"ping_interval_ms":{}}})",
+             c.id(), util::json_quote(client.user_id), quoted_list(client.topics),
+             m_cfg.ping_interval_seconds * 1000));
+  for (const auto& f : replay) {
+    c.send(f);
   }
   client.topics.clear();
   client.since.clear();
@@ -353,7 +374,9 @@ void WsService::on_text(net::WsConnection& c, std::string_view text) {
                            ref.empty() ? "" : R"(,"ref":)", ref));
   if (*op == "subscribe") {
     for (const auto& [topic, since] : accepted) {
-      m_hub.subscribe(c, topic, since);
+      for (const auto& f : m_hub.subscribe(c, topic, since)) {
+        c.send(f);
+      }
     }
   }
 }
