@@ -14,14 +14,16 @@ DEB_LIBS   := libboost1.81-dev libcli11-dev libhiredis-dev libsqlite3-dev \
               libcurl4-openssl-dev rapidjson-dev libspdlog-dev libfmt-dev catch2 \
               libtomlplusplus-dev libzstd-dev libssl-dev
 DEB_TEST   := redis-server prometheus python3 python3-websockets curl
-DEB_BENCH  := wrk nginx-light
+# npm is not listed: Debian's npm package conflicts with NodeSource's nodejs, which bundles
+# its own npm; bench-deps installs Debian's only when no npm is on the PATH.
+DEB_BENCH  := wrk nginx-light nodejs
 DEB_LINT   := clang-format clang-tidy-16
 DEB_FUZZ   := clang-16 libclang-rt-16-dev
 DEB_ALL    := $(DEB_BUILD) $(DEB_LIBS) $(DEB_TEST) $(DEB_BENCH) $(DEB_LINT)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench format format-check lint sanitize tsan fuzz completions install clean help
+.PHONY: all deps bench-deps build run test bench format format-check lint sanitize tsan fuzz completions install clean help
 
 all: build
 
@@ -60,6 +62,12 @@ bench: build
 	bench/cache_hit.sh --build-dir $(BUILD_DIR)
 	bench/analyser.sh --build-dir $(BUILD_DIR)
 	bench/pipeline_bench.py all --build-dir $(BUILD_DIR)
+	bench/ws_push.sh --build-dir $(BUILD_DIR)
+
+## bench-deps: the Node peer of bench/ws_push.sh (npm ci from bench/node/package-lock.json)
+bench-deps: deps
+	@command -v npm >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
+	npm ci --prefix bench/node --no-audit --no-fund
 
 ## format: clang-format every C++ source in place; format-check fails on a diff
 format:
