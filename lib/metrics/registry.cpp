@@ -285,6 +285,51 @@ std::string Registry::prometheus_text() const {
   return out;
 }
 
+namespace {
+std::string label_text(const std::vector<std::string>& names, const std::vector<std::string>& values) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) {
+    out += out.empty() ? "" : ",";
+    out += names[i];
+    out += '=';
+    out += values[i];
+  }
+  return out;
+}
+} // namespace
+
+std::vector<Registry::Value> Registry::values() const {
+  collect();
+  std::lock_guard lock(m_mutex);
+  std::vector<Value> out;
+  for (const auto& f : m_families) {
+    const auto& names = f->label_names();
+    if (const auto* c = dynamic_cast<const Family<Counter>*>(f.get())) {
+      for (const auto& [labels, m] : c->series()) {
+        out.push_back({f->name(), label_text(names, labels), static_cast<double>(m->value())});
+      }
+    } else if (const auto* fc = dynamic_cast<const Family<FloatCounter>*>(f.get())) {
+      for (const auto& [labels, m] : fc->series()) {
+        out.push_back({f->name(), label_text(names, labels), m->value()});
+      }
+    } else if (const auto* g = dynamic_cast<const Family<Gauge>*>(f.get())) {
+      for (const auto& [labels, m] : g->series()) {
+        out.push_back({f->name(), label_text(names, labels), m->value()});
+      }
+    } else if (const auto* h = dynamic_cast<const Family<Histogram>*>(f.get())) {
+      for (const auto& [labels, m] : h->series()) {
+        const auto snap = m->snapshot();
+        const std::string l = label_text(names, labels);
+        out.push_back({f->name() + "_count", l, static_cast<double>(snap.count())});
+        out.push_back({f->name() + "_sum", l, static_cast<double>(snap.sum_ns()) / 1e9});
+        out.push_back({f->name() + "_p50_ms", l, static_cast<double>(snap.quantile_ns(0.50)) / 1e6});
+        out.push_back({f->name() + "_p99_ms", l, static_cast<double>(snap.quantile_ns(0.99)) / 1e6});
+      }
+    }
+  }
+  return out;
+}
+
 void Registry::write_json(util::JsonWriter& w) const {
   collect();
   std::lock_guard lock(m_mutex);

@@ -140,6 +140,16 @@ public:
   /// percentiles in milliseconds.
   void write_json(util::JsonWriter& w) const;
 
+  /// One value of every series, for the history: counters and gauges as they are, a
+  /// histogram as `<name>_count`, `<name>_sum` (seconds), `<name>_p50_ms`, `<name>_p99_ms`.
+  /// `labels` is canonical: `k=v,k2=v2` in label order, "" for none.
+  struct Value {
+    std::string name;
+    std::string labels;
+    double value;
+  };
+  [[nodiscard]] std::vector<Value> values() const;
+
 private:
   template <class M>
   Family<M>& family(std::string_view name, std::string_view help, Type type, std::vector<std::string> labels);
