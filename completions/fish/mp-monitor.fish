@@ -6,3 +6,6 @@ complete -c mp-monitor -l set -r -f -d 'Set a config key, e.g. --set server.port
 complete -c mp-monitor -l log-level -r -a 'trace debug info warn error off' -d 'trace|debug|info|warn|error|off (default: info)'
 complete -c mp-monitor -l log-format -r -a 'text json' -d 'text|json (default: text)'
 complete -c mp-monitor -l print-config -f -d 'Print the effective config as JSON and exit'
+complete -c mp-monitor -l db -r -f -d 'the SQLite history (default: monitoring.db_path of the config)'
+complete -c mp-monitor -l url -r -f -d 'a running mp-serve (report, alerts), e.g. http://127.0.0.1:8002; key from MP_API_KEY'
+complete -c mp-monitor -l format -r -a 'table json jsonl csv' -d 'Output format: table|json|jsonl|csv (default: table on a terminal, else json)'

@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/tables.hpp"
 #include "util/json.hpp"
 
 #include <toml++/toml.h>
@@ -207,6 +208,31 @@ std::vector<KeyDef> make_schema() {
       {MP_KEY("monitoring.alert_evaluation_interval_seconds", monitoring.alert_evaluation_interval_seconds),
        "seconds between alert evaluations", 1, 86'400},
       {MP_KEY("monitoring.redis_enabled", monitoring.redis_enabled), "share metrics through Redis"},
+      {MP_KEY("monitoring.enabled", monitoring.enabled), "collect metrics into the history database"},
+      {MP_KEY("monitoring.db_path", monitoring.db_path),
+       "the SQLite history file (relative: to the working directory)"},
+      {MP_KEY("monitoring.raw_retention_hours", monitoring.raw_retention_hours),
+       "how long every sample is kept", 1, 24 * 366},
+      {MP_KEY("monitoring.minute_retention_days", monitoring.minute_retention_days),
+       "how long minute rollups are kept", 1, 3'660},
+      {MP_KEY("monitoring.hour_retention_days", monitoring.hour_retention_days),
+       "how long hour rollups are kept", 1, 36'600},
+      {MP_KEY("monitoring.apdex_t_ms", monitoring.apdex_t_ms),
+       "Apdex threshold T: satisfied within T, tolerating within 4T", 1, 3'600'000},
+      {MP_KEY("monitoring.sla.urgent_ms", monitoring.sla.urgent_ms), "urgent requests answered within", 1,
+       3.6e6},
+      {MP_KEY("monitoring.sla.p50_ms", monitoring.sla.p50_ms), "AI response time P50 bound", 1, 3.6e6},
+      {MP_KEY("monitoring.sla.p95_ms", monitoring.sla.p95_ms), "AI response time P95 bound", 1, 3.6e6},
+      {MP_KEY("monitoring.sla.p99_ms", monitoring.sla.p99_ms), "AI response time P99 bound", 1, 3.6e6},
+      {MP_KEY("monitoring.sla.error_rate_percent", monitoring.sla.error_rate_percent),
+       "error rate objective (also the burn-rate alerts' budget)", 0.001, 100},
+      {MP_KEY("monitoring.sla.cache_hit_rate_percent", monitoring.sla.cache_hit_rate_percent),
+       "cache hit rate objective", 0, 100},
+      {MP_KEY("monitoring.webhooks", monitoring.webhooks),
+       "comma-separated URLs POSTed every alert notification"},
+      {MP_KEY("monitoring.webhook_timeout_ms", monitoring.webhook_timeout_ms), "per webhook attempt", 100,
+       600'000},
+      {MP_KEY("monitoring.webhook_retries", monitoring.webhook_retries), "attempts after the first", 0, 20},
   };
   std::vector<KeyDef> out;
   Config probe;
@@ -428,6 +454,12 @@ Expected<void> apply_table(Config& cfg, const toml::table& table, const std::str
     const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     const auto& src = node.source();
     const std::string where = fmt::format(" ({}:{}:{})", source, src.begin.line, src.begin.column);
+    if (const auto* rules = node.as_array(); rules && key == "monitoring.alerts") {
+      if (auto ok = apply_alert_rules(cfg, *rules, source); !ok) {
+        return ok;
+      }
+      continue;
+    }
     if (const auto* sub = node.as_table(); sub && key == k_price_table) {
       if (auto ok = apply_prices(cfg, *sub, source); !ok) {
         return ok;
@@ -611,6 +643,7 @@ std::string to_json(const Config& cfg_in, bool pretty) {
     prices.AddMember(rapidjson::Value(model.c_str(), alloc), p, alloc);
   }
   doc["ai_processing"]["pricing"].AddMember("models", prices, alloc);
+  doc["monitoring"].AddMember("alerts", alert_rules_json(cfg, alloc), alloc);
   return util::to_json(doc, pretty);
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -145,10 +146,46 @@ struct WebsocketConfig {
   std::int64_t history_max_age_seconds = 300;
 };
 
+/// One `[[monitoring.alerts]]` entry (the seed's AlertThreshold plus timing), checked
+/// when the config is read; the monitor turns it into a rule.
+struct AlertRuleConfig {
+  std::string name; ///< default: metric_name, condition and value
+  std::string metric_name;
+  std::string condition = ">"; ///< > < >= <= == !=
+  double value = 0;
+  std::string severity = "warning"; ///< info, warning, critical
+  std::string description;
+  double for_seconds = 0;
+  double cooldown_seconds = 300;
+  std::optional<double> clear_value;
+  double escalate_after_seconds = 0;
+  std::string no_data = "keep"; ///< keep, resolve, alert
+};
+
+struct SlaConfig {
+  double urgent_ms = 2'000;
+  double p50_ms = 500;
+  double p95_ms = 1'500;
+  double p99_ms = 2'000;
+  double error_rate_percent = 1.0;
+  double cache_hit_rate_percent = 90;
+};
+
 struct MonitoringConfig {
   std::int64_t collection_interval_seconds = 30;
   std::int64_t alert_evaluation_interval_seconds = 60;
   bool redis_enabled = false;
+  bool enabled = true;
+  std::string db_path = "mp-metrics.db";
+  std::int64_t raw_retention_hours = 24;
+  std::int64_t minute_retention_days = 7;
+  std::int64_t hour_retention_days = 90;
+  double apdex_t_ms = 500;
+  SlaConfig sla;
+  std::string webhooks; ///< comma-separated URLs that get every alert notification
+  std::int64_t webhook_timeout_ms = 5'000;
+  std::int64_t webhook_retries = 3;
+  std::vector<AlertRuleConfig> alerts;
 };
 
 struct Config {

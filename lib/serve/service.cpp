@@ -1,6 +1,7 @@
 #include "serve/service.hpp"
 #include "ai/local_provider.hpp"
 #include "ai/openai.hpp"
+#include "serve/monitor_service.hpp"
 #include "serve/ws_service.hpp"
 #include "util/clock.hpp"
 
@@ -105,6 +106,9 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
   s->add_core_routes();
   s->add_ai_routes();
   s->add_ws_routes();
+  if (auto ok = s->add_monitor_routes(); !ok) {
+    return std::unexpected(ok.error());
+  }
   // On SIGTERM: answer every long-poll with what it has, stop starting attempts.
   s->m_server->on_drain([raw] { raw->m_pipeline->stop(); });
   return s;
@@ -205,7 +209,12 @@ Expected<void> Service::build_pipeline() {
 }
 
 Expected<void> Service::listen() {
-  return m_server->listen();
+  if (auto ok = m_server->listen(); !ok) {
+    return ok;
+  }
+  // The history opens once the port is ours: a second instance refused for its port
+  // must not have touched the file.
+  return m_monitor ? m_monitor->start() : Expected<void>{};
 }
 
 void Service::run() {
@@ -216,6 +225,9 @@ void Service::run() {
                m_keys.empty() ? "no API keys: open on loopback"
                               : fmt::format("{} API key(s)", m_keys.size()));
   m_server->run();
+  if (m_monitor) {
+    m_monitor->stop();
+  }
   m_pipeline->stop();
 }
 

@@ -20,6 +20,7 @@ namespace mp::serve {
 
 class Service;
 class WsService;
+class MonitorService;
 
 /// Answers one routed request and records its status and latency. Copyable; the first
 /// send() wins. Thread-safe.
@@ -34,6 +35,7 @@ public:
 private:
   friend class Service;
   class WsService;
+  class MonitorService;
   Reply(Service* s, net::Responder r, std::uint32_t route, std::uint32_t method)
       : m_service(s), m_responder(std::move(r)), m_route(route), m_method(method),
         m_start(std::chrono::steady_clock::now()) {}
@@ -84,6 +86,8 @@ public:
   [[nodiscard]] std::size_t active_connections() const { return m_server->active_connections(); }
   [[nodiscard]] ai::Pipeline& pipeline() { return *m_pipeline; }
   [[nodiscard]] const WsService& websocket() const { return *m_ws; }
+  /// The performance monitor; null when monitoring.enabled is false.
+  [[nodiscard]] MonitorService* monitor() { return m_monitor.get(); }
 
 private:
   friend class Reply;
@@ -93,6 +97,7 @@ private:
   void add_core_routes();
   void add_ai_routes();
   void add_ws_routes();
+  Expected<void> add_monitor_routes();
   void write_ai_summary(util::JsonWriter& w) const;
   Expected<void> build_pipeline();
   void register_metrics();
@@ -113,8 +118,9 @@ private:
   Router m_router;
   std::vector<RouteHandler> m_handlers;
   metrics::Registry m_registry;
-  std::unique_ptr<ai::Pipeline> m_pipeline; ///< before m_server: destroyed after it
-  std::unique_ptr<WsService> m_ws;          ///< likewise: connections call it until the end
+  std::unique_ptr<ai::Pipeline> m_pipeline;  ///< before m_server: destroyed after it
+  std::unique_ptr<WsService> m_ws;           ///< likewise: connections call it until the end
+  std::unique_ptr<MonitorService> m_monitor; ///< stopped after the server: it reads everything above
   std::unique_ptr<net::HttpServer> m_server;
   std::chrono::steady_clock::time_point m_started;
   double m_start_unix = 0;

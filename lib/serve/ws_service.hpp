@@ -29,6 +29,12 @@ public:
   std::expected<push::Published, ApiError> broadcast(std::string_view body);
   /// Publishes a pipeline result as `email_processed`.
   void publish_record(const std::string& record_json, const std::string& owner, int priority);
+  /// Publishes an internal event (alerts, metrics) to a public topic.
+  void publish(const std::string& topic, const std::string& type, const std::string& data_json,
+               int priority) {
+    m_hub.publish(topic, type, data_json, priority);
+  }
+  [[nodiscard]] std::int64_t open_connections() const { return m_counters.open.load(); }
   void write_summary(util::JsonWriter& w) const;
 
   void on_open(net::WsConnection& c) override;

@@ -1,4 +1,4 @@
-// mp-bench, mp-monitor and mp-cache: for now they carry the shared conventions only
+// mp-bench and mp-cache: for now they carry the shared conventions only
 // (config, logging, --print-config); each one's commands arrive with its own issue, and
 // until then its --help lists nothing it cannot do.
 
@@ -31,11 +31,6 @@ int conventions_only_tool(const char* name, const char* description, int argc, c
 int bench_main(int argc, char** argv) {
   return conventions_only_tool(
       "mp-bench", "mp-bench: load, stress, spike, endurance and scalability tests for mp-serve.", argc, argv);
-}
-
-int monitor_main(int argc, char** argv) {
-  return conventions_only_tool("mp-monitor", "mp-monitor: metrics history, alerts and reports for mp-serve.",
-                               argc, argv);
 }
 
 int cache_main(int argc, char** argv) {

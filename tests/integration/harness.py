@@ -8,7 +8,9 @@ import os
 import re
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -35,6 +37,9 @@ class Server:
     def __init__(self, *args, env=None):
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("MP_")}
         full_env.update(env or {})
+        # Each server keeps its metrics history in a directory of its own, removed at exit.
+        self.tmpdir = tempfile.mkdtemp(prefix="mp-serve-test-")
+        self.db_path = full_env.setdefault("MP_MONITORING_DB_PATH", os.path.join(self.tmpdir, "metrics.db"))
         self.proc = subprocess.Popen([tool("mp-serve"), "--port", "0", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=full_env,
                                      stdin=subprocess.DEVNULL)
@@ -86,6 +91,9 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+    def __del__(self):
+        shutil.rmtree(getattr(self, "tmpdir", ""), ignore_errors=True)
 
     def log(self):
         return "".join(self.stderr_lines)

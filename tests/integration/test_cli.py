@@ -123,8 +123,18 @@ class Conventions(unittest.TestCase):
                 model = section[len("ai_processing.pricing.models."):-1]
                 self.assertIn(f'[ai_processing.pricing.models."{model}"]', text)
                 continue
+            if isinstance(defaults_at(defaults, section, key), list):
+                # An array of tables: the example shows at least one entry.
+                self.assertIn(f"[[{section}{key}]]", text, f"{section}{key} missing in mp.toml.example")
+                continue
             self.assertRegex(text, rf"(?m)^\[{re.escape(section[:-1])}\]", section)
             self.assertRegex(text, rf"(?m)^#? ?{re.escape(key)} = ", f"{section}{key} missing in mp.toml.example")
+
+
+def defaults_at(obj, section, key):
+    for part in section.rstrip(".").split("."):
+        obj = obj[part] if part else obj
+    return obj[key]
 
 
 class DocsInStep(unittest.TestCase):

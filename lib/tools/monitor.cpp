@@ -1,0 +1,270 @@
+// mp-monitor: the metrics history mp-serve writes, read straight from its SQLite file
+// (--db, default monitoring.db_path), or the report and alerts of a running server (--url).
+
+#include "cli/tool.hpp"
+#include "monitor/report.hpp"
+#include "monitor/store.hpp"
+#include "tools/tools.hpp"
+#include "util/clock.hpp"
+#include "util/json.hpp"
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <fmt/format.h>
+#include <iostream>
+
+namespace mp::tools {
+
+namespace {
+
+double unix_now() {
+  return util::to_unix_seconds(std::chrono::system_clock::now());
+}
+
+/// "90s", "30m", "24h", "7d" before now, or absolute Unix seconds; `flag` names errors.
+double parse_time(const std::string& text, const char* flag, double now) {
+  if (text.empty() || text == "now") {
+    return now;
+  }
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  if (ec != std::errc{} || v < 0) {
+    throw Fatal(Error{Errc::usage,
+                      fmt::format("{}: '{}' is not a time (24h, 30m, 90s, 7d or Unix seconds)", flag, text),
+                      flag});
+  }
+  if (unit.empty()) {
+    return v; // Unix seconds
+  }
+  const double scale = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : -1;
+  if (scale < 0) {
+    throw Fatal(Error{Errc::usage, fmt::format("{}: unknown unit in '{}' (s, m, h, d)", flag, text), flag});
+  }
+  return now - v * scale;
+}
+
+std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+/// GET base + path with the admin key from MP_API_KEY, if any.
+std::string http_get(const std::string& base, const std::string& path) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  const std::string url = base + path;
+  curl_slist* headers = nullptr;
+  if (const char* key = std::getenv("MP_API_KEY"); key && *key) {
+    headers = curl_slist_append(headers, fmt::format("Authorization: Bearer {}", key).c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30'000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    throw Fatal(Error{Errc::unavailable, fmt::format("--url {}: {}", base, curl_easy_strerror(rc)), "--url"});
+  }
+  if (status != 200) {
+    throw Fatal(Error{Errc::unavailable, fmt::format("{} answered {}: {}", url, status, body), "--url"});
+  }
+  return body;
+}
+
+std::unique_ptr<monitor::Store> open_store(const std::string& path) {
+  auto store = monitor::Store::open(path, {}, true);
+  if (!store) {
+    throw Fatal(Error{Errc::config, fmt::format("--db {}: {}", path, store.error().message), "--db"});
+  }
+  return std::move(*store);
+}
+
+void print_json(const std::string& json) {
+  if (isatty(STDOUT_FILENO) != 0) {
+    if (auto doc = util::parse_json(json)) {
+      std::cout << util::to_json(*doc, true) << '\n';
+      return;
+    }
+  }
+  std::cout << json << '\n';
+}
+
+} // namespace
+
+int monitor_main(int argc, char** argv) {
+  CLI::App app{"mp-monitor: metrics history, alerts and reports for mp-serve.", "mp-monitor"};
+  cli::CommonOptions common;
+  cli::add_common_options(app, common);
+  std::string db, url, format;
+  app.add_option("--db", db, "the SQLite history (default: monitoring.db_path of the config)");
+  app.add_option("--url", url,
+                 "a running mp-serve (report, alerts), e.g. http://127.0.0.1:8002; key from MP_API_KEY");
+  cli::add_format_option(app, format);
+  app.require_subcommand(0, 1);
+  app.fallthrough(); // --db, --url and --format may follow the command
+
+  auto* query = app.add_subcommand("query", "a metric's series over a time range");
+  std::string metric, labels, since = "1h", until = "now", agg = "avg", tier;
+  double step = 0;
+  query->add_option("metric", metric, "metric name (mp-monitor query --list shows them)");
+  bool list = false;
+  query->add_flag("--list", list, "list the stored metrics instead");
+  query->add_option("--labels", labels, "one series: k=v,k2=v2 (default: every series of the metric)");
+  query->add_option("--since", since, "start: 90s, 30m, 24h, 7d ago, or Unix seconds")->capture_default_str();
+  query->add_option("--until", until, "end, likewise")->capture_default_str();
+  query->add_option("--step", step, "bucket seconds (0: about 300 points)")->capture_default_str();
+  query->add_option("--agg", agg, "avg min max sum count last p50 p90 p95 p99")->capture_default_str();
+  query->add_option("--tier", tier, "raw, minute or hour (default: automatic)");
+
+  auto* report = app.add_subcommand("report", "health score, SLA, burn rates, alerts, scaling advice (JSON)");
+  double hours = 24;
+  std::string fail_on;
+  report->add_option("--hours", hours, "the report's period")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 8784.0));
+  report->add_option("--fail-on", fail_on, "exit 99 when an alert of this severity or worse fires")
+      ->check(CLI::IsMember({"warning", "critical"}));
+
+  auto* alerts = app.add_subcommand("alerts", "alert records (state changes), newest last");
+  bool active_only = false;
+  std::string alerts_since = "24h";
+  alerts->add_flag("--active", active_only, "only alerts pending or firing now");
+  alerts->add_option("--since", alerts_since, "start: 90s, 30m, 24h, 7d ago, or Unix seconds")
+      ->capture_default_str();
+
+  auto* exp = app.add_subcommand("export", "raw samples for cron and other tools");
+  std::string exp_since = "1h", exp_until = "now", exp_format = "jsonl";
+  exp->add_option("--since", exp_since, "start")->capture_default_str();
+  exp->add_option("--until", exp_until, "end")->capture_default_str();
+  exp->add_option("--format", exp_format, "jsonl or csv")
+      ->check(CLI::IsMember({"jsonl", "csv"}))
+      ->capture_default_str();
+
+  return cli::run_tool("mp-monitor", app, argc, argv, [&]() -> int {
+    auto cfg = cli::load_config("mp-monitor", common);
+    if (common.print_config) {
+      cli::print_config(cfg);
+      return 0;
+    }
+    const double now = unix_now();
+    const std::string path = db.empty() ? cfg.monitoring.db_path : db;
+    if (report->parsed()) {
+      std::string json;
+      if (!url.empty()) {
+        json = http_get(url, fmt::format("/api/performance/report?hours={}", hours));
+      } else {
+        auto store = open_store(path);
+        monitor::ReportInputs in;
+        in.now = now;
+        in.hours = hours;
+        const auto& s = cfg.monitoring.sla;
+        in.sla = {s.urgent_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.error_rate_percent, s.cache_hit_rate_percent};
+        in.apdex_t_ms = cfg.monitoring.apdex_t_ms;
+        json = value_or_throw(monitor::build_report(*store, in));
+      }
+      print_json(json);
+      const auto v = monitor::verdict_of(json);
+      const bool failed =
+          (fail_on == "critical" && v.critical > 0) || (fail_on == "warning" && v.critical + v.warning > 0);
+      if (failed) {
+        std::cerr << fmt::format("mp-monitor: {} critical and {} warning alert(s) firing\n", v.critical,
+                                 v.warning);
+        return static_cast<int>(ExitCode::threshold);
+      }
+      return 0;
+    }
+    if (alerts->parsed()) {
+      if (!url.empty()) {
+        print_json(http_get(url, fmt::format("/api/performance/alerts?hours={}",
+                                             (now - parse_time(alerts_since, "--since", now)) / 3600)));
+        return 0;
+      }
+      auto store = open_store(path);
+      const auto records =
+          value_or_throw(store->alerts(parse_time(alerts_since, "--since", now), active_only));
+      util::Table t{{"ts", "rule", "state", "severity", "value", "description"}, {}};
+      for (const auto& r : records) {
+        t.add({r.ts, r.rule, r.state, r.severity, r.value, r.description});
+      }
+      util::render(std::cout, t, value_or_throw(cli::resolve_format(format)));
+      return 0;
+    }
+    if (url.size() && (query->parsed() || exp->parsed())) {
+      throw Fatal(Error{Errc::usage, "--url: query and export read the history file: use --db", "--url"});
+    }
+    if (query->parsed()) {
+      auto store = open_store(path);
+      if (list) {
+        util::Table t{{"metric"}, {}};
+        for (const auto& m : value_or_throw(store->metrics())) {
+          t.add({m});
+        }
+        util::render(std::cout, t, value_or_throw(cli::resolve_format(format)));
+        return 0;
+      }
+      if (metric.empty()) {
+        throw Fatal(Error{Errc::usage, "query: give a METRIC (or --list)", "metric"});
+      }
+      monitor::Query q;
+      q.metric = metric;
+      if (!labels.empty()) {
+        q.labels = labels;
+      }
+      q.since = parse_time(since, "--since", now);
+      q.until = parse_time(until, "--until", now);
+      q.step = step;
+      auto a = monitor::parse_agg(agg);
+      if (!a) {
+        throw Fatal(
+            Error{Errc::usage,
+                  fmt::format("--agg: '{}' is not one of avg min max sum count last p50 p90 p95 p99", agg),
+                  "--agg"});
+      }
+      q.agg = *a;
+      if (!tier.empty()) {
+        q.tier = monitor::parse_tier(tier);
+        if (!q.tier) {
+          throw Fatal(
+              Error{Errc::usage, fmt::format("--tier: '{}' is not raw, minute or hour", tier), "--tier"});
+        }
+      }
+      auto result = store->query(q);
+      if (!result && result.error().code == Errc::not_found) {
+        throw Fatal(Error{Errc::usage, fmt::format("query: {}", result.error().message), "metric"});
+      }
+      util::Table t{{"ts", "metric", "labels", "value"}, {}};
+      for (const auto& s : value_or_throw(std::move(result))) {
+        for (const auto& p : s.points) {
+          t.add({p.ts, s.metric, s.labels, p.value});
+        }
+      }
+      util::render(std::cout, t, value_or_throw(cli::resolve_format(format)));
+      return 0;
+    }
+    if (exp->parsed()) {
+      auto store = open_store(path);
+      const auto samples = value_or_throw(store->export_samples(parse_time(exp_since, "--since", now),
+                                                                parse_time(exp_until, "--until", now)));
+      util::Table t{{"ts", "metric", "labels", "value"}, {}};
+      for (const auto& s : samples) {
+        t.add({s.ts, s.metric, s.labels, s.value});
+      }
+      util::render(std::cout, t, exp_format == "csv" ? util::Format::csv : util::Format::jsonl);
+      return 0;
+    }
+    std::cout << app.help();
+    return 0;
+  });
+}
+
+} // namespace mp::tools
