@@ -21,7 +21,9 @@ double unix_now() {
   return util::to_unix_seconds(std::chrono::system_clock::now());
 }
 
-std::vector<monitor::AlertRule> rules_from(const config::MonitoringConfig& cfg) {
+} // namespace
+
+std::vector<monitor::AlertRule> MonitorService::rules(const config::MonitoringConfig& cfg) {
   std::vector<monitor::AlertRule> out;
   for (const auto& r : cfg.alerts) {
     monitor::AlertRule rule;
@@ -40,6 +42,8 @@ std::vector<monitor::AlertRule> rules_from(const config::MonitoringConfig& cfg) 
   }
   return out;
 }
+
+namespace {
 
 /// "route=/x,status=200" -> "route,status": a metric's label names.
 std::string label_names(std::string_view labels) {
@@ -86,7 +90,7 @@ bool post_json(const std::string& url, const std::string& body, long timeout_ms)
 } // namespace
 
 Expected<void> MonitorService::check(const config::MonitoringConfig& cfg) {
-  auto ok = monitor::validate(rules_from(cfg), "monitoring.alerts");
+  auto ok = monitor::validate(rules(cfg), "monitoring.alerts");
   if (!ok) {
     return fail(Errc::config, ok.error().message, ok.error().field);
   }
@@ -94,7 +98,7 @@ Expected<void> MonitorService::check(const config::MonitoringConfig& cfg) {
 }
 
 MonitorService::MonitorService(const config::MonitoringConfig& cfg, Inputs inputs)
-    : m_cfg(cfg), m_inputs(std::move(inputs)), m_engine(rules_from(cfg)) {
+    : m_cfg(cfg), m_inputs(std::move(inputs)), m_engine(rules(cfg)) {
   std::string_view list = m_cfg.webhooks;
   while (!list.empty()) {
     const auto comma = list.find(',');

@@ -38,6 +38,8 @@ public:
   /// The alert rules make sense together (no duplicate names, a clear value on the
   /// right side, escalation only for warnings): Errc::config naming the rule's field.
   static Expected<void> check(const config::MonitoringConfig& cfg);
+  /// The config's [[monitoring.alerts]] as rules (their strings already checked).
+  static std::vector<monitor::AlertRule> rules(const config::MonitoringConfig& cfg);
   MonitorService(const config::MonitoringConfig& cfg, Inputs inputs);
   ~MonitorService();
   MonitorService(const MonitorService&) = delete;

@@ -4,6 +4,7 @@
 #include "cli/tool.hpp"
 #include "monitor/report.hpp"
 #include "monitor/store.hpp"
+#include "tools/monitor_cmds.hpp"
 #include "tools/tools.hpp"
 #include "util/clock.hpp"
 #include "util/json.hpp"
@@ -150,6 +151,24 @@ int monitor_main(int argc, char** argv) {
       ->check(CLI::IsMember({"jsonl", "csv"}))
       ->capture_default_str();
 
+  auto* ingest = app.add_subcommand("ingest", "store mp-bench NDJSON from stdin as series (bench_*)");
+  auto* watch = app.add_subcommand("watch", "a live view of the main metrics");
+  double watch_interval = 2;
+  int watch_count = 0;
+  watch->add_option("--interval", watch_interval, "seconds between redraws")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  watch->add_option("--count", watch_count, "stop after this many redraws (0: until Ctrl-C)")
+      ->capture_default_str();
+  auto* test_rules =
+      app.add_subcommand("test-rules", "check alert rules against given series (like promtool test rules)");
+  std::string rules_file;
+  test_rules
+      ->add_option(
+          "file", rules_file,
+          "a TOML file: [[monitoring.alerts]], [test] interval_seconds, [[test.series]], [[test.expect]]")
+      ->required();
+
   return cli::run_tool("mp-monitor", app, argc, argv, [&]() -> int {
     auto cfg = cli::load_config("mp-monitor", common);
     if (common.print_config) {
@@ -199,8 +218,12 @@ int monitor_main(int argc, char** argv) {
       util::render(std::cout, t, value_or_throw(cli::resolve_format(format)));
       return 0;
     }
-    if (url.size() && (query->parsed() || exp->parsed())) {
-      throw Fatal(Error{Errc::usage, "--url: query and export read the history file: use --db", "--url"});
+    if (test_rules->parsed()) {
+      return run_test_rules(rules_file);
+    }
+    if (url.size() && (query->parsed() || exp->parsed() || ingest->parsed() || watch->parsed())) {
+      throw Fatal(Error{Errc::usage, "--url: query, export, ingest and watch use the history file: give --db",
+                        "--url"});
     }
     if (query->parsed()) {
       auto store = open_store(path);
@@ -250,6 +273,17 @@ int monitor_main(int argc, char** argv) {
       }
       util::render(std::cout, t, value_or_throw(cli::resolve_format(format)));
       return 0;
+    }
+    if (ingest->parsed()) {
+      auto store = monitor::Store::open(path);
+      if (!store) {
+        throw Fatal(Error{Errc::config, fmt::format("--db {}: {}", path, store.error().message), "--db"});
+      }
+      return run_ingest(**store, std::cin);
+    }
+    if (watch->parsed()) {
+      auto store = open_store(path);
+      return run_watch(*store, watch_interval, watch_count);
     }
     if (exp->parsed()) {
       auto store = open_store(path);

@@ -5,11 +5,12 @@ import http.server
 import json
 import os
 import sqlite3
+import subprocess
 import tempfile
 import threading
 import unittest
 
-from harness import Server, post_json, run_tool, wait_until
+from harness import Server, post_json, run_tool, tool, wait_until
 
 RULES = """
 [monitoring]
@@ -91,7 +92,7 @@ class Monitor(unittest.TestCase):
 
         # mp-monitor reads the live file (WAL: readers run beside the writer).
         self.assertTrue(wait_until(lambda: "ai_requests_per_minute" in self.monitor("query", "--list").stdout, 10))
-        r = self.monitor("query", "ai_requests_per_minute", "--since", "10m", "--format", "json")
+        r = self.monitor("query", "ai_requests_per_minute", "--since", "10m", "--agg", "max", "--format", "json")
         self.assertEqual(r.returncode, 0, r.stderr)
         points = json.loads(r.stdout)
         self.assertTrue(points and max(p["value"] for p in points) >= 5, points)
@@ -122,6 +123,98 @@ class Monitor(unittest.TestCase):
         r = self.monitor("query", "x", "--since", "yesterday")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--since", r.stderr)
+
+
+RULES_TEST = """
+[[monitoring.alerts]]
+metric_name = "error_rate_percent"
+condition = ">"
+value = 5.0
+clear_value = 4.0
+severity = "warning"
+for_seconds = 2
+escalate_after_seconds = 3
+
+[test]
+interval_seconds = 1
+
+[[test.series]]
+metric = "error_rate_percent"
+values = [1, 7, 7, 7, 4.5, 7, 7, 3, 3]
+
+[[test.expect]]
+at = 1
+rule = "error_rate_percent > 5"
+state = "pending"
+
+[[test.expect]]
+at = 3
+rule = "error_rate_percent > 5"
+state = "firing"
+severity = "warning"
+
+[[test.expect]]
+at = 4
+rule = "error_rate_percent > 5"
+state = "firing"
+
+[[test.expect]]
+at = 6
+rule = "error_rate_percent > 5"
+state = "firing"
+severity = "critical"
+
+[[test.expect]]
+at = 7
+rule = "error_rate_percent > 5"
+state = "resolved"
+"""
+
+
+class Tools(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mp-monitor-tools-")
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_test_rules_passes_and_fails_with_99(self):
+        path = self.write("rules.toml", RULES_TEST)
+        r = run_tool("mp-monitor", "test-rules", path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("5 of 5 expectations met", r.stdout)
+        wrong = self.write("wrong.toml", RULES_TEST.replace('state = "pending"', 'state = "firing"'))
+        r = run_tool("mp-monitor", "test-rules", wrong)
+        self.assertEqual(r.returncode, 99, r.stdout + r.stderr)
+        self.assertIn("FAIL step 1", r.stdout)
+        bad = self.write("bad.toml", RULES_TEST.replace('condition = ">"', 'condition = "=>"'))
+        r = run_tool("mp-monitor", "test-rules", bad)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("monitoring.alerts[0].condition", r.stderr)
+
+    def test_ingest_stores_bench_ndjson_as_series_and_watch_shows_metrics(self):
+        db = os.path.join(self.dir, "ci.db")
+        lines = "".join(json.dumps({"type": "interval", "run_id": "r1", "ts": 1796000000 + i,
+                                    "rps": 1000 + i, "latency": {"p99_ms": 20 + i}}) + "\n" for i in range(10))
+        lines += json.dumps({"type": "summary", "run_id": "r1", "ts": 1796000010, "rps": 1004.5}) + "\n"
+        r = subprocess.run([tool("mp-monitor"), "--db", db, "ingest"], input=lines, capture_output=True, text=True,
+                           timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ingested 21 samples from 11 lines", r.stderr)
+        r = run_tool("mp-monitor", "--db", db, "query", "bench_latency_p99_ms", "--since", "1796000000",
+                     "--until", "1796000100", "--agg", "max", "--step", "3600", "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)[0]["value"], 29)
+        r = subprocess.run([tool("mp-monitor"), "--db", db, "ingest"], input="{not json\n", capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("line 1", r.stderr)
+        r = run_tool("mp-monitor", "--db", db, "watch", "--count", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ai_response_time_ms", r.stdout)
 
 
 class Durability(unittest.TestCase):
