@@ -63,7 +63,7 @@ std::vector<SlaWindowSample> sla_samples(const Store& store, double from, double
   auto fill = [&](const char* metric, Agg agg, auto setter) {
     for (const auto& p : points(store, metric, from, to, step, agg)) {
       auto& s = by_ts[p.ts];
-      s.ts = p.ts + step;
+      s.ts = std::min(p.ts + step, to); // the current bucket counts now, not when it closes
       setter(s, p.value);
     }
   };
@@ -88,14 +88,16 @@ std::vector<SlaWindowSample> sla_samples(const Store& store, double from, double
 
 } // namespace
 
+BurnRateReport burn_rates_from(const Store& store, double now, double error_budget) {
+  return burn_rates(sla_samples(store, now - 6 * 3600, now, 60), now, error_budget);
+}
+
 Expected<std::string> build_report(const Store& store, const ReportInputs& in, bool pretty) {
   const double from = in.now - in.hours * 3600;
   const double step = std::max(60.0, std::ceil(in.hours * 3600 / 300 / 60) * 60);
   const auto samples = sla_samples(store, from, in.now, step);
   const SlaCompliance sla = sla_compliance(samples, in.sla, from, in.now);
-  // Burn rates look back 6 h at most, in minutes.
-  const auto burn_samples = sla_samples(store, in.now - 6 * 3600, in.now, 60);
-  const BurnRateReport burn = burn_rates(burn_samples, in.now, in.sla.error_rate_percent / 100.0);
+  const BurnRateReport burn = burn_rates_from(store, in.now, in.sla.error_rate_percent / 100.0);
 
   std::vector<ActiveAlert> active;
   if (in.active) {

@@ -52,6 +52,9 @@ inline constexpr const char* host_memory = "host_memory_used_percent";
 
 Expected<std::string> build_report(const Store& store, const ReportInputs& in, bool pretty = false);
 
+/// The error-rate objective's burn rates over the last 6 hours of the history.
+BurnRateReport burn_rates_from(const Store& store, double now, double error_budget);
+
 /// The report's health score alone, for --fail-on and the summary.
 struct ReportVerdict {
   double score = 100;

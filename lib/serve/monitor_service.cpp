@@ -1,6 +1,7 @@
 #include "serve/monitor_service.hpp"
 #include "monitor/health.hpp"
 #include "monitor/report.hpp"
+
 #include "util/clock.hpp"
 #include "util/json.hpp"
 #include "util/strings.hpp"
@@ -245,6 +246,36 @@ void MonitorService::evaluate(double now) {
         return it == m_latest.end() ? std::nullopt : std::optional(it->second);
       },
       now);
+  // The error budget's burn-rate alerts (SRE workbook): page and ticket, as rules of
+  // their own ("error_budget_burn_page", "..._ticket").
+  const auto burn = monitor::burn_rates_from(*m_store, now, m_cfg.sla.error_rate_percent / 100.0);
+  for (const auto& b : burn.alerts) {
+    const std::string rule = fmt::format("error_budget_burn_{}", b.policy.name);
+    const bool was = m_burn_active.contains(rule);
+    if (b.active != was) {
+      if (b.active) {
+        monitor::ActiveAlert a;
+        a.rule = rule;
+        a.state = monitor::AlertState::firing;
+        a.severity = b.policy.name == "page" ? monitor::Severity::critical : monitor::Severity::warning;
+        a.value = b.long_burn_rate;
+        a.since = now;
+        a.last_notified = now;
+        a.description = "error budget burn rate over its multi-window threshold";
+        m_burn_active[rule] = a;
+      } else {
+        m_burn_active.erase(rule);
+      }
+      events.push_back(
+          {rule, b.active ? monitor::AlertState::firing : monitor::AlertState::resolved,
+           b.policy.name == "page" ? monitor::Severity::critical : monitor::Severity::warning,
+           b.long_burn_rate, now,
+           fmt::format("error budget burning at {:.1f}x over {:.0f} min and {:.1f}x over {:.0f} min",
+                       b.long_burn_rate, b.policy.long_seconds / 60, b.short_burn_rate,
+                       b.policy.short_seconds / 60),
+           true});
+    }
+  }
   for (const auto& e : events) {
     if (e.state == monitor::AlertState::inactive) {
       continue;
@@ -318,6 +349,15 @@ void MonitorService::webhook_loop() {
   }
 }
 
+// Requires m_mutex.
+std::vector<monitor::ActiveAlert> MonitorService::active_alerts() const {
+  auto out = m_engine.active();
+  for (const auto& [rule, a] : m_burn_active) {
+    out.push_back(a);
+  }
+  return out;
+}
+
 Expected<std::string> MonitorService::report_json(double hours) {
   std::lock_guard lock(m_mutex);
   monitor::ReportInputs in;
@@ -330,7 +370,7 @@ Expected<std::string> MonitorService::report_json(double hours) {
                                m_cfg.sla.error_rate_percent,
                                m_cfg.sla.cache_hit_rate_percent};
   in.apdex_t_ms = m_cfg.apdex_t_ms;
-  in.active = m_engine.active();
+  in.active = active_alerts();
   in.advisor = &m_advisor;
   return monitor::build_report(*m_store, in);
 }
@@ -346,7 +386,7 @@ Expected<std::string> MonitorService::alerts_json(double since) {
   w.StartObject();
   util::write_key(w, "active");
   w.StartArray();
-  for (const auto& a : m_engine.active()) {
+  for (const auto& a : active_alerts()) {
     monitor::write_json(w, a);
   }
   w.EndArray();

@@ -68,6 +68,7 @@ private:
   void evaluate(double now);
   void notify(const monitor::AlertEvent& e);
   void webhook_loop();
+  [[nodiscard]] std::vector<monitor::ActiveAlert> active_alerts() const;
 
   config::MonitoringConfig m_cfg;
   Inputs m_inputs;
@@ -83,6 +84,7 @@ private:
   std::vector<monitor::Sample> m_recorded;
   std::map<std::string, std::string, std::less<>> m_label_names; ///< metric -> "k1,k2"
   monitor::ScalingAdvisor m_advisor;
+  std::map<std::string, monitor::ActiveAlert> m_burn_active; ///< the burn-rate alerts firing
   std::uint64_t m_ticks = 0;
   double m_last_eval = 0;
   double m_last_maintain = 0;

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import Server, post_json, run_tool, tool, wait_until
+from harness import FakeUpstream, Server, post_json, run_tool, tool, wait_until
 
 RULES = """
 [monitoring]
@@ -215,6 +215,35 @@ class Tools(unittest.TestCase):
         r = run_tool("mp-monitor", "--db", db, "watch", "--count", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("ai_response_time_ms", r.stdout)
+
+
+class BurnRate(unittest.TestCase):
+    def test_failing_upstream_pages_through_the_burn_rate_alert(self):
+        fake = FakeUpstream()
+        d = tempfile.mkdtemp(prefix="mp-monitor-burn-")
+        server = Server("--set", "ai_processing.provider=openai",
+                        "--set", f"ai_processing.openai.base_url={fake.base_url}",
+                        "--set", "ai_processing.retry.max_attempts=1",
+                        "--set", "ai_processing.circuit_breaker.failure_threshold=0",
+                        "--set", "monitoring.collection_interval_seconds=1",
+                        "--set", "monitoring.alert_evaluation_interval_seconds=1",
+                        "--set", f"monitoring.db_path={os.path.join(d, 'm.db')}", env={"OPENAI_API_KEY": "k"})
+        try:
+            fake.script([], default={"status": 500, "body": {"error": {"message": "down"}}})
+            for i in range(10):
+                post_json(server, "/api/ai/process", {"email_id": i, "content": f"will fail {i}", "wait_ms": 3000})
+
+            def paged():
+                _, _, body = server.request("GET", "/api/performance/alerts")
+                return [a for a in json.loads(body)["active"] if a["rule"] == "error_budget_burn_page"]
+            self.assertTrue(wait_until(paged, 15), server.log())
+            self.assertEqual(paged()[0]["severity"], "critical")
+            _, _, body = server.request("GET", "/api/performance/report?hours=1")
+            burn = json.loads(body)["error_budget_burn"]
+            self.assertTrue(any(a.get("active") for a in burn["alerts"]), burn)
+        finally:
+            server.terminate()
+            fake.stop()
 
 
 class Durability(unittest.TestCase):
