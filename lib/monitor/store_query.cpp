@@ -200,8 +200,10 @@ Expected<void> read_raw(Store::State& s, std::int64_t id, std::int64_t from, std
   }
 }
 
-Expected<void> read_rollup(sqlite::Stmt& stmt, std::int64_t id, std::int64_t from, std::int64_t to,
-                           Buckets& out) {
+/// Rows of a rollup table; the percentile columns only when `percentiles`.
+Expected<void> read_rollup(RollupStatements& table, bool percentiles, std::int64_t id, std::int64_t from,
+                           std::int64_t to, Buckets& out) {
+  sqlite::Stmt& stmt = percentiles ? table.range : table.totals;
   RollupRow r;
   auto use = stmt.use();
   stmt.bind(1, id);
@@ -220,7 +222,12 @@ Expected<void> read_rollup(sqlite::Stmt& stmt, std::int64_t id, std::int64_t fro
     r.knots.count = stmt.int64(1);
     r.sum = stmt.real(2);
     r.last = stmt.real(5);
-    r.knots.at = {stmt.real(3), stmt.real(6), stmt.real(7), stmt.real(8), stmt.real(9), stmt.real(4)};
+    r.knots.at.front() = stmt.real(3);
+    r.knots.at.back() = stmt.real(4);
+    if (percentiles) {
+      r.knots.at = {r.knots.at.front(), stmt.real(6), stmt.real(7),
+                    stmt.real(8),       stmt.real(9), r.knots.at.back()};
+    }
     out.add(r);
   }
 }
@@ -383,8 +390,9 @@ Expected<std::vector<SeriesResult>> Store::query(const Query& q) const {
     if (rollups) {
       // A rollup row overlapping `since` counts whole; rows from the watermark on do not
       // exist yet, and raw samples stand in for them.
-      sqlite::Stmt& stmt = s.rollup[tier == Tier::minute ? 0 : 1].range;
-      if (auto ok = read_rollup(stmt, ref.id, floor_to(since, res), std::min(until + 1, rolled), buckets);
+      RollupStatements& table = s.rollup[tier == Tier::minute ? 0 : 1];
+      if (auto ok = read_rollup(table, quantile_of(q.agg) > 0, ref.id, floor_to(since, res),
+                                std::min(until + 1, rolled), buckets);
           !ok) {
         return std::unexpected(std::move(ok.error()));
       }

@@ -1,3 +1,4 @@
+#include "monitor/quantile.hpp"
 #include "monitor/store.hpp"
 
 #include <catch2/catch.hpp>
@@ -121,6 +122,37 @@ TEST_CASE("store: names of aggregations, tiers and canonical labels", "[store]")
   REQUIRE_FALSE(canonical_labels("a=1,a=2"));
 }
 
+TEST_CASE("store: percentiles exact from samples, estimated from rollup knots", "[store]") {
+  const std::vector<double> four = {1, 2, 3, 4};
+  REQUIRE(quantile_sorted(four, 0) == 1);
+  REQUIRE(quantile_sorted(four, 0.5) == 2.5);
+  REQUIRE(quantile_sorted(four, 1) == 4);
+  REQUIRE(quantile_sorted(std::vector<double>{7}, 0.99) == 7);
+
+  std::vector<double> low, high;
+  for (int i = 0; i <= 1000; ++i) {
+    low.push_back(i / 10.0);        // uniform on [0, 100]
+    high.push_back(100 + i / 10.0); // uniform on [100, 200]
+  }
+  const Knots a = knots_of(low), b = knots_of(high);
+  REQUIRE(a.at[4] == Approx(99));
+  REQUIRE(mixture_quantile({a}, 0.99) == a.at[4]); // one part: its own knot, exactly
+  REQUIRE(mixture_quantile({a, a, a}, 0.9) == Approx(90));
+  REQUIRE(mixture_quantile({a, b}, 0.9) == Approx(180)); // the exact answer: 180
+  REQUIRE(mixture_quantile({a, b}, 0.5) == Approx(100));
+  REQUIRE(mixture_quantile({a, b}, 0) == 0);
+  REQUIRE(mixture_quantile({a, b}, 1) == 200);
+
+  // 90 fast samples and 10 slow ones, each part a point mass: p90 fast, p95 slow.
+  Knots fast, slow;
+  fast.count = 90;
+  fast.at.fill(10);
+  slow.count = 10;
+  slow.at.fill(1000);
+  REQUIRE(mixture_quantile({fast, slow}, 0.9) == 10);
+  REQUIRE(mixture_quantile({fast, slow}, 0.95) == 1000);
+}
+
 TEST_CASE("store: raw queries bucket by step with every aggregation", "[store]") {
   TempDir dir;
   auto s = open_store(dir.file("m.db"));
@@ -158,9 +190,12 @@ TEST_CASE("store: raw queries bucket by step with every aggregation", "[store]")
   REQUIRE(auto_step[0].points.size() == 10);
   REQUIRE(auto_step[0].points.back().value == 20);
 
-  // A duplicate (series, ts) replaces the stored value.
+  // A duplicate (series, ts) replaces the stored value; within a batch the later wins.
   write(*s, {{"latency_ms", "", k_t0, 1000}});
   REQUIRE(points(*s, make_query("latency_ms", k_t0, k_t0, 1, Agg::last))[0].value == 1000);
+  write(*s, {{"latency_ms", "", k_t0 + 1, 7}, {"latency_ms", "", k_t0 + 1, 8}});
+  REQUIRE(points(*s, make_query("latency_ms", k_t0 + 1, k_t0 + 1, 1, Agg::count))[0].value == 1);
+  REQUIRE(points(*s, make_query("latency_ms", k_t0 + 1, k_t0 + 1, 1, Agg::last))[0].value == 8);
   REQUIRE(*s->integrity_check() == "ok");
 }
 
