@@ -63,6 +63,8 @@ bench: build
 	bench/analyser.sh --build-dir $(BUILD_DIR)
 	bench/pipeline_bench.py all --build-dir $(BUILD_DIR)
 	bench/ws_push.sh --build-dir $(BUILD_DIR)
+	bench/monitor_store.sh --build-dir $(BUILD_DIR)
+	bench/monitor_overhead.sh --build-dir $(BUILD_DIR)
 
 ## bench-deps: the Node peer of bench/ws_push.sh (npm ci from bench/node/package-lock.json)
 bench-deps: deps
