@@ -73,6 +73,14 @@ struct HttpServer::Impl {
   void force_close();
 };
 
+/// The `Server:` header's value, "mp/<version>".
+const std::string& server_header();
+/// HTTP sessions (http_server.cpp): one per accepted connection, and what the sweeper
+/// and the drain (http_run.cpp) do with them.
+void start_session(Worker& w, tcp::socket socket);
+void sweep_sessions(Worker& w, std::chrono::steady_clock::time_point now);
+void drain_sessions(Worker& w);
+void close_sessions(Worker& w);
 /// Starts a WebSocket connection on `w`'s thread over an upgraded socket; `pending` is
 /// what the client sent after its upgrade request (websocket.cpp).
 void start_websocket(Worker& w, tcp::socket socket, std::string pending, WsAccept accept);
