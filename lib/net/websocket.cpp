@@ -7,6 +7,7 @@
 // frames into one system call.
 
 #include "net/server_impl.hpp"
+#include "net/ws_frames.hpp"
 #include "util/json.hpp"
 
 #include <boost/asio/write.hpp>
@@ -27,39 +28,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum Opcode : unsigned char {
-  op_continuation = 0,
-  op_text = 1,
-  op_binary = 2,
-  op_close = 8,
-  op_ping = 9,
-  op_pong = 10
-};
-
-std::string encode_frame(unsigned char opcode, std::string_view payload) {
-  std::string out;
-  const std::size_t n = payload.size();
-  out.reserve(n + 10);
-  out += static_cast<char>(0x80 | opcode);
-  if (n < 126) {
-    out += static_cast<char>(n);
-  } else if (n <= 0xffff) {
-    out += static_cast<char>(126);
-    out += static_cast<char>(n >> 8);
-    out += static_cast<char>(n & 0xff);
-  } else {
-    out += static_cast<char>(127);
-    for (int i = 7; i >= 0; --i) {
-      out += static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xff);
-    }
-  }
-  out.append(payload);
-  return out;
-}
-
 WsFramePtr control_frame(unsigned char opcode, std::string_view payload) {
   auto f = std::make_shared<WsFrame>();
-  f->bytes = encode_frame(opcode, payload);
+  f->bytes = ws_encode_frame(opcode, payload);
   f->priority = -1; // ahead of every event
   f->droppable = false;
   return f;
@@ -70,7 +41,7 @@ WsFramePtr close_frame(int code, std::string_view reason) {
   payload += static_cast<char>((code >> 8) & 0xff);
   payload += static_cast<char>(code & 0xff);
   payload.append(reason.substr(0, 123)); // control frames carry at most 125 bytes
-  return control_frame(op_close, payload);
+  return control_frame(ws_opcode::close, payload);
 }
 
 std::atomic<std::uint64_t> g_next_id{1};
@@ -88,7 +59,7 @@ std::array<char, 64 * 1024>& read_buffer() {
 WsFramePtr make_ws_text(std::string_view payload, int priority, bool droppable, std::string topic,
                         std::chrono::steady_clock::time_point published) {
   auto f = std::make_shared<WsFrame>();
-  f->bytes = encode_frame(op_text, payload);
+  f->bytes = ws_encode_frame(ws_opcode::text, payload);
   f->priority = priority;
   f->droppable = droppable;
   f->topic = std::move(topic);
@@ -113,7 +84,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
 public:
   WsSession(Worker& w, tcp::socket socket, WsAccept accept)
       : m_worker(w), m_socket(std::move(socket)), m_accept(std::move(accept)), m_opts(m_accept.options),
-        m_id(g_next_id.fetch_add(1, std::memory_order_relaxed)) {
+        m_id(g_next_id.fetch_add(1, std::memory_order_relaxed)), m_reader(m_opts.max_message_bytes) {
     m_worker.server.active.fetch_add(1, std::memory_order_relaxed);
     m_worker.ws_sessions.insert(this);
     const auto now = Clock::now();
@@ -207,7 +178,7 @@ public:
         finish("ping_timeout"); // a dead peer cannot read a close frame
       }
     } else if (m_opts.ping_interval.count() > 0 && now - m_last_heard >= m_opts.ping_interval) {
-      static const WsFramePtr k_ping = control_frame(op_ping, "");
+      static const WsFramePtr k_ping = control_frame(ws_opcode::ping, "");
       m_ping_sent = now;
       send(k_ping);
     }
@@ -431,101 +402,34 @@ private:
     close_with(code, reason, label);
   }
 
-  // Parses every whole frame in m_in + data; keeps a partial one.
   void consume(std::string_view data) {
-    if (m_stop_reading) {
-      return; // after a close: discard
-    }
-    std::string_view in = data;
-    if (!m_in.empty()) {
-      m_in.append(data);
-      in = m_in;
-    }
-    std::size_t used = 0;
-    while (!m_finished && !m_stop_reading) {
-      const std::size_t n = parse_frame(in.substr(used));
-      if (n == 0) {
-        break;
-      }
-      used += n;
-    }
-    if (m_finished || m_stop_reading) {
-      m_in.clear();
-      return;
-    }
-    if (m_in.empty()) {
-      m_in.assign(in.substr(used));
-    } else {
-      m_in.erase(0, used);
-    }
-    if (m_in.empty() && m_in.capacity() > 256) {
-      std::string().swap(m_in);
+    if (!m_stop_reading && !m_reader.feed(data, [this](const WsInbound& in) { return on_inbound(in); })) {
+      m_stop_reading = true;
     }
   }
 
-  // One frame from the front of `in`: its length when whole (and handled), 0 when more
-  // bytes are needed or the connection is closing.
-  std::size_t parse_frame(std::string_view in) {
-    if (in.size() < 2) {
-      return 0;
-    }
-    const auto b0 = static_cast<unsigned char>(in[0]);
-    const auto b1 = static_cast<unsigned char>(in[1]);
-    const bool fin = (b0 & 0x80) != 0;
-    const unsigned char opcode = b0 & 0x0f;
-    if ((b0 & 0x70) != 0) {
-      protocol_close(ws_close::protocol_error, "reserved bits set (no extension was negotiated)", "protocol");
-      return 0;
-    }
-    if ((b1 & 0x80) == 0) {
-      protocol_close(ws_close::protocol_error, "client frames must be masked", "protocol");
-      return 0;
-    }
-    std::uint64_t len = b1 & 0x7f;
-    std::size_t header = 2;
-    if (len == 126) {
-      if (in.size() < 4) {
-        return 0;
+  // What the reader found; false stops reading.
+  bool on_inbound(const WsInbound& in) {
+    switch (in.kind) {
+    case WsInbound::Kind::violation: protocol_close(in.code, in.reason, in.label); return false;
+    case WsInbound::Kind::pong: return true; // any frame proves the peer alive (on_readable)
+    case WsInbound::Kind::close: on_close_frame(in.payload); return false;
+    case WsInbound::Kind::ping:
+      if (!take_token()) {
+        rate_close();
+        return false;
       }
-      len = (static_cast<std::uint64_t>(static_cast<unsigned char>(in[2])) << 8) |
-            static_cast<unsigned char>(in[3]);
-      header = 4;
-    } else if (len == 127) {
-      if (in.size() < 10) {
-        return 0;
+      send(control_frame(ws_opcode::pong, in.payload));
+      return true;
+    case WsInbound::Kind::text:
+      if (!take_token()) {
+        rate_close();
+        return false;
       }
-      len = 0;
-      for (int i = 0; i < 8; ++i) {
-        len = (len << 8) | static_cast<unsigned char>(in[2 + static_cast<std::size_t>(i)]);
-      }
-      header = 10;
+      m_accept.handler->on_text(*this, in.payload);
+      return !m_finished && !m_stop_reading;
     }
-    const bool control = (opcode & 0x08) != 0;
-    if (control && (!fin || len > 125)) {
-      protocol_close(ws_close::protocol_error, "control frames must be whole and at most 125 bytes",
-                     "protocol");
-      return 0;
-    }
-    if (!control && m_message.size() + len > m_opts.max_message_bytes) {
-      protocol_close(ws_close::too_big, fmt::format("message over {} bytes", m_opts.max_message_bytes),
-                     "too_big");
-      return 0;
-    }
-    header += 4; // the mask
-    if (in.size() < header + len) {
-      return 0;
-    }
-    const char* mask = in.data() + header - 4;
-    std::string& payload = m_scratch;
-    payload.assign(in.data() + header, static_cast<std::size_t>(len));
-    for (std::size_t i = 0; i < payload.size(); ++i) {
-      payload[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
-    }
-    handle_frame(opcode, fin, payload);
-    if (m_scratch.capacity() > 4096) {
-      std::string().swap(m_scratch);
-    }
-    return header + static_cast<std::size_t>(len);
+    return false;
   }
 
   bool take_token() {
@@ -542,58 +446,6 @@ private:
     }
     m_tokens -= 1;
     return true;
-  }
-
-  void handle_frame(unsigned char opcode, bool fin, std::string& payload) {
-    switch (opcode) {
-    case op_ping:
-      if (!take_token()) {
-        rate_close();
-        return;
-      }
-      send(control_frame(op_pong, payload));
-      return;
-    case op_pong: return; // any frame proves the peer alive (on_readable)
-    case op_close: on_close_frame(payload); return;
-    case op_binary:
-      protocol_close(ws_close::unsupported_data, "binary frames are not supported: send JSON text",
-                     "protocol");
-      return;
-    case op_text:
-    case op_continuation: break;
-    default: protocol_close(ws_close::protocol_error, "unknown opcode", "protocol"); return;
-    }
-    if ((opcode == op_text) == m_in_fragment) {
-      protocol_close(ws_close::protocol_error,
-                     m_in_fragment ? "a new message began inside a fragmented one"
-                                   : "continuation without a message",
-                     "protocol");
-      return;
-    }
-    if (!fin) {
-      m_in_fragment = true;
-      m_message.append(payload);
-      return;
-    }
-    std::string_view text = payload;
-    if (m_in_fragment) {
-      m_message.append(payload);
-      text = m_message;
-    }
-    if (util::invalid_utf8_at(text)) {
-      protocol_close(ws_close::invalid_payload, "text frames must be UTF-8", "protocol");
-      return;
-    }
-    if (!take_token()) {
-      rate_close();
-      return;
-    }
-    m_accept.handler->on_text(*this, text);
-    m_in_fragment = false;
-    m_message.clear();
-    if (m_message.capacity() > 4096) {
-      std::string().swap(m_message);
-    }
   }
 
   void rate_close() {
@@ -640,9 +492,7 @@ private:
   WsAccept m_accept;
   const WsOptions& m_opts;
   std::uint64_t m_id;
-  std::string m_in;      ///< bytes of a frame not yet whole
-  std::string m_message; ///< a fragmented message so far
-  std::string m_scratch; ///< the frame being handled, unmasked
+  WsReader m_reader;
   std::vector<WsFramePtr> m_queue;
   std::vector<WsFramePtr> m_batch; ///< being written
   std::vector<asio::const_buffer> m_buffers;
@@ -657,7 +507,6 @@ private:
   std::string_view m_close_label = "server";
   bool m_writing = false;
   bool m_corked = false;
-  bool m_in_fragment = false;
   bool m_close_queued = false;
   bool m_close_sent = false;
   bool m_close_received = false;
