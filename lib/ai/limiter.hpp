@@ -71,9 +71,9 @@ public:
 private:
   struct Attempt {
     util::Clock::SteadyTime at;
-    std::uint64_t reservation;
-    double cost;
-    bool reconciled;
+    std::uint64_t reservation = 0;
+    double cost = 0;
+    bool reconciled = false;
   };
   void prune(util::Clock::SteadyTime now) const;
   [[nodiscard]] std::int64_t count_since(util::Clock::SteadyTime since) const;

@@ -21,7 +21,7 @@ namespace {
 using analyser::RequestType;
 
 // Answers larger than this are not a chat completion of an email analysis.
-constexpr std::size_t k_max_answer_bytes = 4 * 1024 * 1024;
+constexpr std::size_t k_max_answer_bytes = std::size_t{4} << 20;
 // Tokens of chat framing around the two messages (role markers, reply priming).
 constexpr std::int64_t k_message_overhead_tokens = 16;
 constexpr double k_per_million = 1e-6;

@@ -47,7 +47,7 @@ Expected<void> apply_alert_rules(Config& cfg, const toml::array& rules, std::str
     AlertRuleConfig r;
     for (auto&& [name, value] : *t) {
       const std::string field(name.str());
-      const std::string fkey = key + "." + field;
+      const std::string fkey = fmt::format("{}.{}", key, field);
       if (std::find(k_fields.begin(), k_fields.end(), field) == k_fields.end()) {
         return fail(Errc::config,
                     fmt::format("unknown config key '{}'{} (known: {})", fkey, where, joined(k_fields)),

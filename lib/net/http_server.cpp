@@ -561,7 +561,7 @@ asio::awaitable<void> Session::switch_protocols(std::shared_ptr<Slot> slot) {
   m_closed = true; // the socket is the WebSocket's now
   m_writer_wake.cancel();
   m_reader_wake.cancel();
-  start_websocket(m_worker, std::move(m_socket), std::move(pending), std::move(accept));
+  start_websocket(m_worker, std::move(m_socket), pending, std::move(accept));
 }
 
 asio::awaitable<void> Session::writer(std::shared_ptr<Session> /*keeps us alive*/) {

@@ -83,7 +83,7 @@ void drain_sessions(Worker& w);
 void close_sessions(Worker& w);
 /// Starts a WebSocket connection on `w`'s thread over an upgraded socket; `pending` is
 /// what the client sent after its upgrade request (websocket.cpp).
-void start_websocket(Worker& w, tcp::socket socket, std::string pending, WsAccept accept);
+void start_websocket(Worker& w, tcp::socket socket, const std::string& pending, WsAccept accept);
 /// Called by the sweeper and the drain for WebSocket sessions (websocket.cpp).
 void sweep_websockets(Worker& w, std::chrono::steady_clock::time_point now);
 void drain_websockets(Worker& w);

@@ -49,8 +49,9 @@ std::atomic<std::uint64_t> g_next_id{1};
 thread_local int t_cork_depth = 0;
 
 /// Where reads land: one buffer per I/O thread, so idle connections hold none.
-std::array<char, 64 * 1024>& read_buffer() {
-  thread_local std::array<char, 64 * 1024> buf;
+constexpr std::size_t k_read_buffer = std::size_t{64} << 10;
+std::array<char, k_read_buffer>& read_buffer() {
+  thread_local std::array<char, k_read_buffer> buf;
   return buf;
 }
 
@@ -69,7 +70,7 @@ WsFramePtr make_ws_text(std::string_view payload, int priority, bool droppable, 
 
 std::string ws_accept_key(std::string_view client_key) {
   static constexpr std::string_view k_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  beast::detail::sha1_context ctx;
+  beast::detail::sha1_context ctx{};
   beast::detail::init(ctx);
   beast::detail::update(ctx, client_key.data(), client_key.size());
   beast::detail::update(ctx, k_guid.data(), k_guid.size());
@@ -105,7 +106,7 @@ public:
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
 
-  void start(std::string pending) {
+  void start(const std::string& pending) {
     beast::error_code ec;
     m_socket.non_blocking(true, ec);
     m_accept.handler->on_open(*this);
@@ -544,9 +545,9 @@ WsCork::~WsCork() {
   }
 }
 
-void start_websocket(Worker& w, tcp::socket socket, std::string pending, WsAccept accept) {
+void start_websocket(Worker& w, tcp::socket socket, const std::string& pending, WsAccept accept) {
   auto s = std::make_shared<WsSession>(w, std::move(socket), std::move(accept));
-  s->start(std::move(pending));
+  s->start(pending);
 }
 
 namespace {

@@ -165,7 +165,7 @@ std::uint64_t MonitorService::ticks() const {
   return m_ticks;
 }
 
-bool MonitorService::record_metric(std::string name, double value, std::string labels) {
+bool MonitorService::record_metric(std::string name, double value, std::string_view labels) {
   auto canonical = monitor::canonical_labels(labels);
   if (name.empty() || !canonical || !std::isfinite(value)) {
     return false;

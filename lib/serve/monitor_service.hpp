@@ -53,7 +53,7 @@ public:
   /// Records a value for the next tick (any component, any thread). A metric keeps the
   /// label names it was first recorded with; other label names are refused (false), so a
   /// request or user id cannot become a label by accident.
-  bool record_metric(std::string name, double value, std::string labels = {});
+  bool record_metric(std::string name, double value, std::string_view labels = {});
 
   /// GET /api/performance/report?hours=N.
   Expected<std::string> report_json(double hours);

@@ -366,6 +366,7 @@ void WsService::on_text(net::WsConnection& c, std::string_view text) {
     accepted.emplace_back(topic, std::move(since));
   }
   std::vector<std::string> names;
+  names.reserve(accepted.size());
   for (const auto& [topic, since] : accepted) {
     names.push_back(topic);
   }

@@ -43,7 +43,7 @@ void numbers(const rapidjson::Value& v, const std::string& path, int depth,
   } else if (v.IsObject() && depth < 3) {
     for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
       const std::string key(m->name.GetString(), m->name.GetStringLength());
-      numbers(m->value, path.empty() ? key : path + "." + key, depth + 1, out);
+      numbers(m->value, path.empty() ? key : fmt::format("{}.{}", path, key), depth + 1, out);
     }
   }
 }
