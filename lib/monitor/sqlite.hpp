@@ -61,6 +61,19 @@ public:
   Expected<bool> step();
   /// Steps a statement that returns no rows to its end.
   Expected<void> run();
+  /// Steps through every row, calling `row` on each (read the columns there).
+  template <class F> Expected<void> each(F&& row) {
+    for (;;) {
+      auto more = step();
+      if (!more) {
+        return std::unexpected(std::move(more.error()));
+      }
+      if (!*more) {
+        return {};
+      }
+      row();
+    }
+  }
 
   [[nodiscard]] std::int64_t int64(int col) const noexcept { return sqlite3_column_int64(m_stmt.get(), col); }
   [[nodiscard]] double real(int col) const noexcept { return sqlite3_column_double(m_stmt.get(), col); }

@@ -433,17 +433,14 @@ Expected<std::vector<AlertRecord>> Store::alerts(double since, bool active_only)
   std::vector<AlertRecord> out;
   auto use = stmt.use();
   stmt.bind(1, since);
-  while (true) {
-    auto row = stmt.step();
-    if (!row) {
-      return std::unexpected(std::move(row.error()));
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back({std::string(stmt.text(0)), std::string(stmt.text(1)), std::string(stmt.text(2)),
-                   stmt.real(3), stmt.real(4), std::string(stmt.text(5))});
+  if (auto ok = stmt.each([&] {
+        out.push_back({std::string(stmt.text(0)), std::string(stmt.text(1)), std::string(stmt.text(2)),
+                       stmt.real(3), stmt.real(4), std::string(stmt.text(5))});
+      });
+      !ok) {
+    return std::unexpected(std::move(ok.error()));
   }
+  return out;
 }
 
 Expected<void> Store::export_samples(double since, double until,

@@ -183,16 +183,10 @@ Expected<void> save_tiers(Store::State& s, const TierStates& st) {
 Expected<std::vector<std::int64_t>> all_series(Store::State& s) {
   std::vector<std::int64_t> out;
   auto use = s.all_series.use();
-  while (true) {
-    auto row = s.all_series.step();
-    if (!row) {
-      return std::unexpected(std::move(row.error()));
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back(s.all_series.int64(0));
+  if (auto ok = s.all_series.each([&] { out.push_back(s.all_series.int64(0)); }); !ok) {
+    return std::unexpected(std::move(ok.error()));
   }
+  return out;
 }
 
 Expected<void> maintain_in(Store::State& s, std::int64_t now_ms) {

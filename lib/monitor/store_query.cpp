@@ -188,16 +188,10 @@ Expected<void> read_raw(Store::State& s, std::int64_t id, std::int64_t from, std
   s.raw_range.bind(1, id);
   s.raw_range.bind(2, from);
   s.raw_range.bind(3, to);
-  while (true) {
-    auto row = s.raw_range.step();
-    if (!row) {
-      return std::unexpected(std::move(row.error()));
-    }
-    if (!*row) {
-      return {};
-    }
-    out.add(s.raw_range.int64(0), s.raw_range.real(1));
+  if (auto ok = s.raw_range.each([&] { out.add(s.raw_range.int64(0), s.raw_range.real(1)); }); !ok) {
+    return std::unexpected(std::move(ok.error()));
   }
+  return {};
 }
 
 /// Rows of a rollup table; the percentile columns only when `percentiles`.
@@ -209,27 +203,24 @@ Expected<void> read_rollup(RollupStatements& table, bool percentiles, std::int64
   stmt.bind(1, id);
   stmt.bind(2, from);
   stmt.bind(3, to);
-  while (true) {
-    auto row = stmt.step();
-    if (!row) {
-      return std::unexpected(std::move(row.error()));
-    }
-    if (!*row) {
-      return {};
-    }
-    // Columns: ts, count, sum, min, max, last, p50, p90, p95, p99.
-    r.ts = stmt.int64(0);
-    r.knots.count = stmt.int64(1);
-    r.sum = stmt.real(2);
-    r.last = stmt.real(5);
-    r.knots.at.front() = stmt.real(3);
-    r.knots.at.back() = stmt.real(4);
-    if (percentiles) {
-      r.knots.at = {r.knots.at.front(), stmt.real(6), stmt.real(7),
-                    stmt.real(8),       stmt.real(9), r.knots.at.back()};
-    }
-    out.add(r);
+  if (auto ok = stmt.each([&] {
+        // Columns: ts, count, sum, min, max, last, p50, p90, p95, p99.
+        r.ts = stmt.int64(0);
+        r.knots.count = stmt.int64(1);
+        r.sum = stmt.real(2);
+        r.last = stmt.real(5);
+        r.knots.at.front() = stmt.real(3);
+        r.knots.at.back() = stmt.real(4);
+        if (percentiles) {
+          r.knots.at = {r.knots.at.front(), stmt.real(6), stmt.real(7),
+                        stmt.real(8),       stmt.real(9), r.knots.at.back()};
+        }
+        out.add(r);
+      });
+      !ok) {
+    return std::unexpected(std::move(ok.error()));
   }
+  return {};
 }
 
 struct SeriesRef {
@@ -415,16 +406,10 @@ Expected<std::vector<std::string>> Store::metrics() const {
   sqlite::Stmt& stmt = m_state->metric_names;
   std::vector<std::string> out;
   auto use = stmt.use();
-  while (true) {
-    auto row = stmt.step();
-    if (!row) {
-      return std::unexpected(std::move(row.error()));
-    }
-    if (!*row) {
-      return out;
-    }
-    out.emplace_back(stmt.text(0));
+  if (auto ok = stmt.each([&] { out.emplace_back(stmt.text(0)); }); !ok) {
+    return std::unexpected(std::move(ok.error()));
   }
+  return out;
 }
 
 Expected<std::vector<std::string>> Store::labels(std::string_view metric) const {
@@ -432,16 +417,10 @@ Expected<std::vector<std::string>> Store::labels(std::string_view metric) const 
   std::vector<std::string> out;
   auto use = stmt.use();
   stmt.bind(1, metric);
-  while (true) {
-    auto row = stmt.step();
-    if (!row) {
-      return std::unexpected(std::move(row.error()));
-    }
-    if (!*row) {
-      return out;
-    }
-    out.emplace_back(stmt.text(1));
+  if (auto ok = stmt.each([&] { out.emplace_back(stmt.text(1)); }); !ok) {
+    return std::unexpected(std::move(ok.error()));
   }
+  return out;
 }
 
 } // namespace mp::monitor
