@@ -19,13 +19,18 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
+/// ASCII lower case, without the locale lookup of std::tolower (a call per byte).
+inline constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
 /// ASCII case-insensitive equality (header names, media types).
-inline bool iequals(std::string_view a, std::string_view b) {
+inline constexpr bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
     return false;
   }
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
       return false;
     }
   }
