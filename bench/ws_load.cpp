@@ -5,15 +5,18 @@
 // target is over a million a second on a 2-core machine the client shares with the server.
 // A client that allocates or parses JSON per message would be what the benchmark measures.
 // This one reads in 64 KiB chunks and walks only the frame headers; of an event's payload it
-// reads two numbers (`"seq":`, `"ts":`) found with memmem (ws_load_worker.hpp).
+// reads two numbers (`"seq":`, `"ts":`) found with memmem (lib/bench/ws_worker.hpp).
 //
-// Shape: the connections are spread over --threads workers, each with its own epoll set.
-// The main thread (this file) sequences the phases (connect, measure, close), publishes
-// when asked (one keep-alive HTTP/1.1 connection, blocking; ws_load_wire.hpp), and prints
-// one JSON object on stdout; progress goes to stderr. Modes:
+// Shape: the connections are spread over --threads workers, each with its own epoll set;
+// lib/bench/ws_session.hpp sequences the phases (connect, measure, close) and publishes when
+// asked (one keep-alive HTTP/1.1 connection, blocking; lib/bench/ws_wire.hpp). mp-bench's
+// WebSocket target (lib/bench/ws_run.hpp) is the same code. This file is the CLI, the modes
+// and the one JSON object it prints on stdout; progress goes to stderr. Modes:
 //   --idle            connect, wait for every welcome, hold --duration, report the connects
 //                     (and with --watch-pid the server's VmRSS before and while held);
 //   default           count and time the events others publish, for --duration;
+//   --run-ws          mp-bench's WebSocket target (mp::bench::run_ws, lib/bench/ws_run.hpp):
+//                     one NDJSON line per --interval and a result line, on stdout;
 //   --publish-url     publish --publish-count broadcasts, at --publish-rate or (rate 0) in
 //                     bursts of --burst, each burst waited for until every subscriber has
 //                     it; then wait for all N x C deliveries (or --drain-timeout) and report
@@ -25,9 +28,9 @@
 // (the server's publish time, same machine), so it includes this client's own queueing:
 // what a subscriber would see. Only frames that arrive in the measured phase count.
 
+#include "bench/ws_run.hpp"
+#include "bench/ws_session.hpp"
 #include "util/histogram.hpp"
-#include "ws_load_wire.hpp"
-#include "ws_load_worker.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -52,7 +55,33 @@
 namespace {
 
 using mp::util::Histogram;
-using namespace ws_load;
+using namespace mp::bench::ws;
+
+/// The command line.
+struct Options {
+  std::string url;
+  int connections = 1;
+  double ramp = 5000;
+  double duration = 10;
+  bool idle = false;
+  int threads = 1;
+  std::string publish_url;
+  double publish_rate = 0;
+  int publish_count = 0;
+  int burst = 100;
+  std::string token;
+  int payload_bytes = 16;
+  std::string topic = "email_updates";
+  std::string subscribe;
+  double connect_timeout = 10;
+  double drain_timeout = 10;
+  double hard_timeout = 0;
+  int watch_pid = 0;
+  int coalesce_us = 0;
+  bool run_ws = false;
+  double warmup = 0;
+  double interval = 1;
+};
 
 /// The latency percentiles of `h` as a JSON object, in milliseconds.
 std::string ms_json(const Histogram& h, bool full) {
@@ -140,38 +169,32 @@ double read_cpu_seconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-void raise_nofile(int want) {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  if (lim.rlim_cur < static_cast<rlim_t>(want) + 64) {
-    fmt::print(stderr, "ws_load: warning: RLIMIT_NOFILE hard limit {} is too low for {} connections\n",
-               lim.rlim_max, want);
-  }
+WorkerOptions worker_options(const Options& opt) {
+  WorkerOptions w;
+  w.ramp = opt.ramp;
+  w.threads = std::clamp(opt.threads, 1, 2);
+  w.connect_timeout = opt.connect_timeout;
+  w.subscribe = opt.subscribe;
+  w.coalesce_us = opt.coalesce_us;
+  return w;
 }
 
-/// The run as the main thread sees it: phases, publishing and the final report.
+/// The run as the main thread sees it: the modes and the final report.
 class Run {
 public:
-  Run(const Options& opt, Url url) : m_opt(opt), m_shared{opt, std::move(url)} {
-    m_shared.upgrade_tail =
-        "\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+  Run(const Options& opt, Url url)
+      : m_opt(opt),
+        m_session(worker_options(opt), std::move(url), static_cast<std::size_t>(opt.connections)) {
     const double ramp_s = opt.connections / opt.ramp;
     m_hard_deadline =
         mono_ns() + static_cast<std::int64_t>(
                         1e9 * (opt.hard_timeout > 0 ? opt.hard_timeout : ramp_s + opt.duration + 30));
+    m_session.stopped = [this] { return past_hard_deadline(); };
+    m_session.log = [](const std::string& line) { fmt::print(stderr, "ws_load: {}\n", line); };
   }
   int execute(std::optional<Url> publish_url);
 
 private:
-  std::uint64_t events() const {
-    std::uint64_t sum = 0;
-    for (const auto& w : m_workers) {
-      sum += w->events();
-    }
-    return sum;
-  }
   bool past_hard_deadline() {
     if (mono_ns() < m_hard_deadline) {
       return false;
@@ -182,135 +205,55 @@ private:
     m_timed_out = true;
     return true;
   }
-  /// Sleeps until `pred()` or `deadline_ns` (monotonic) or the hard deadline; true on pred.
-  template <typename Pred> bool wait_until(std::int64_t deadline_ns, Pred pred) {
-    while (!pred()) {
-      if (mono_ns() >= deadline_ns || past_hard_deadline()) {
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-  }
-  void connect_all();
   void publish(Publisher& publisher);
   /// Prints the JSON result; returns the exit code (3 when no connection became ready).
   int report();
 
   const Options& m_opt;
-  Shared m_shared;
-  std::vector<std::unique_ptr<Worker>> m_workers;
-  Histogram m_publish_rtt;
+  Session m_session;
+  PublishStats m_pub;
   std::int64_t m_hard_deadline = 0, m_window_start = 0, m_window_end = 0;
-  std::int64_t m_first_publish_real = 0;
-  std::uint64_t m_published = 0, m_publish_errors = 0, m_rss_before = 0, m_rss_held = 0;
+  std::uint64_t m_rss_before = 0, m_rss_held = 0;
   double m_server_cpu = 0, m_connect_seconds = 0;
-  std::map<int, std::uint64_t> m_publish_statuses;
   bool m_timed_out = false;
 };
 
-void Run::connect_all() {
-  const std::int64_t t0 = mono_ns();
-  const int n = m_opt.connections;
-  const double expected_s = n / m_opt.ramp + m_opt.connect_timeout + 2;
-  int last_report = 0;
-  wait_until(t0 + static_cast<std::int64_t>(expected_s * 1e9), [&] {
-    const int resolved = m_shared.resolved.load(std::memory_order_acquire);
-    if (resolved - last_report >= std::max(1000, n / 10)) {
-      fmt::print(stderr, "ws_load: {}/{} resolved, {} open\n", resolved, n, m_shared.open.load());
-      last_report = resolved;
-    }
-    return resolved >= n;
-  });
-  m_connect_seconds = seconds(mono_ns() - t0);
-  fmt::print(stderr, "ws_load: {}/{} connected in {:.2f} s\n", m_shared.open.load(), n, m_connect_seconds);
-}
-
 void Run::publish(Publisher& publisher) {
-  std::string body =
-      fmt::format(R"({{"topic":"{}","type":"bench","data":{{"pad":"{}"}},"priority":"normal"}})", m_opt.topic,
-                  std::string(static_cast<std::size_t>(m_opt.payload_bytes), 'x'));
+  const std::string body = broadcast_body(m_opt.topic, m_opt.payload_bytes);
   const std::int64_t start = mono_ns();
   const auto stop = start + static_cast<std::int64_t>(m_opt.duration * 1e9);
   const auto count = static_cast<std::uint64_t>(m_opt.publish_count > 0 ? m_opt.publish_count : INT32_MAX);
-  m_first_publish_real = real_ns();
-  auto post_one = [&] {
-    const std::int64_t t = mono_ns();
-    const int status = publisher.post(body);
-    m_publish_rtt.record_ns(static_cast<std::uint64_t>(mono_ns() - t));
-    ++m_publish_statuses[status];
-    if (status == 200) {
-      ++m_published;
-    } else {
-      ++m_publish_errors;
-    }
-  };
-  auto all_arrived = [&] {
-    return events() >=
-           static_cast<std::uint64_t>(m_shared.open.load(std::memory_order_relaxed)) * m_published;
-  };
-  std::uint64_t attempts = 0;
-  while (attempts < count && mono_ns() < stop && !past_hard_deadline()) {
-    if (m_opt.publish_rate > 0) {
-      const auto due =
-          start + static_cast<std::int64_t>(1e9 * static_cast<double>(attempts) / m_opt.publish_rate);
-      std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(due)));
-      post_one();
-      ++attempts;
-      continue;
-    }
-    // Bursts: as fast as the server takes them, then until every subscriber has them all,
-    // so a bounded send queue never has to drop and the figure is the delivery rate.
-    for (std::uint64_t i = 0; i < static_cast<std::uint64_t>(m_opt.burst) && attempts < count;
-         ++i, ++attempts) {
-      post_one();
-    }
-    if (!wait_until(mono_ns() + static_cast<std::int64_t>(m_opt.drain_timeout * 1e9), all_arrived)) {
-      fmt::print(stderr, "ws_load: a burst did not fully arrive within {} s\n", m_opt.drain_timeout);
-      break;
-    }
+  if (m_opt.publish_rate > 0) {
+    m_session.publish_paced(publisher, body, m_opt.publish_rate, count, stop, m_pub);
+  } else {
+    m_session.publish_bursts(publisher, body, m_opt.burst, count, stop, m_opt.drain_timeout, m_pub);
   }
-  fmt::print(stderr, "ws_load: published {} ({} errors) in {:.2f} s\n", m_published, m_publish_errors,
+  fmt::print(stderr, "ws_load: published {} ({} errors) in {:.2f} s\n", m_pub.published, m_pub.errors,
              seconds(mono_ns() - start));
-  wait_until(mono_ns() + static_cast<std::int64_t>(m_opt.drain_timeout * 1e9), all_arrived);
+  m_session.drain(m_pub.published, m_opt.drain_timeout);
 }
 
 int Run::execute(std::optional<Url> publish_url) {
-  const int threads = std::clamp(m_opt.threads, 1, 2);
-  const std::size_t per = static_cast<std::size_t>(m_opt.connections) / static_cast<std::size_t>(threads);
-  const std::size_t extra = static_cast<std::size_t>(m_opt.connections) % static_cast<std::size_t>(threads);
   if (m_opt.watch_pid > 0) {
     m_rss_before = read_proc_status_kib(m_opt.watch_pid, "VmRSS:");
   }
-  const auto seed = static_cast<std::uint64_t>(real_ns());
-  for (int i = 0; i < threads; ++i) {
-    const std::size_t share = per + (static_cast<std::size_t>(i) < extra ? 1 : 0);
-    m_workers.push_back(
-        std::make_unique<Worker>(m_shared, share, seed + static_cast<std::uint64_t>(i) * 7919));
-  }
-  std::vector<std::thread> running;
-  for (auto& w : m_workers) {
-    running.emplace_back([&w] { w->run(); });
-  }
-  connect_all();
+  m_session.start();
+  m_connect_seconds = m_session.connect_all(m_opt.connections / m_opt.ramp + m_opt.connect_timeout + 2);
   const double cpu_start = m_opt.watch_pid > 0 ? read_cpu_seconds(m_opt.watch_pid) : 0;
   m_window_start = real_ns();
-  m_shared.phase.store(Phase::measuring, std::memory_order_release);
+  m_session.set_phase(Phase::measuring);
   if (publish_url && !m_opt.idle) {
     Publisher publisher(*publish_url, m_opt.token);
     publish(publisher);
   } else {
-    wait_until(mono_ns() + static_cast<std::int64_t>(m_opt.duration * 1e9), [] { return false; });
+    m_session.wait_until(mono_ns() + static_cast<std::int64_t>(m_opt.duration * 1e9), {});
   }
   m_window_end = real_ns();
   if (m_opt.watch_pid > 0) {
     m_rss_held = read_proc_status_kib(m_opt.watch_pid, "VmRSS:");
     m_server_cpu = read_cpu_seconds(m_opt.watch_pid) - cpu_start;
   }
-  m_shared.phase.store(Phase::closing, std::memory_order_release);
-  for (auto& t : running) {
-    t.join();
-  }
+  m_session.finish();
   return report();
 }
 
@@ -318,9 +261,9 @@ int Run::report() {
   Stats all;
   std::int64_t first_event = INT64_MAX, last_event = 0;
   std::uint64_t complete = 0;
-  for (auto& w : m_workers) {
+  for (const auto& w : m_session.workers()) {
     all.merge(w->stats());
-    complete += static_cast<std::uint64_t>(std::ranges::count(w->stats().received, m_published));
+    complete += static_cast<std::uint64_t>(std::ranges::count(w->stats().received, m_pub.published));
     last_event = std::max(last_event, w->last_event_real_ns());
     if (w->events() > 0) {
       first_event = std::min(first_event, w->first_event_real_ns());
@@ -341,9 +284,9 @@ int Run::report() {
                             static_cast<double>(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
 
   JsonObject out;
-  out.str("mode", m_opt.idle ? "idle" : (m_first_publish_real != 0 ? "publish" : "receive"))
+  out.str("mode", m_opt.idle ? "idle" : (m_pub.first_real_ns != 0 ? "publish" : "receive"))
       .str("url", without_token(m_opt.url))
-      .num("threads", m_workers.size())
+      .num("threads", m_session.workers().size())
       .num("connections", m_opt.connections)
       .num("connected", all.connected)
       .num("failed", failed)
@@ -374,13 +317,13 @@ int Run::report() {
       .num("reads", all.reads)
       .num("epoll_waits", all.waits)
       .num("epoll_events", all.wait_events);
-  if (m_first_publish_real != 0) {
-    const std::uint64_t expected = all.per_conn_counted * m_published;
-    const double delivery = seconds(last_event - m_first_publish_real);
-    out.num("published", m_published)
-        .num("publish_errors", m_publish_errors)
-        .raw("publish_statuses", map_json(m_publish_statuses))
-        .raw("publish_ms", ms_json(m_publish_rtt, false))
+  if (m_pub.first_real_ns != 0) {
+    const std::uint64_t expected = all.per_conn_counted * m_pub.published;
+    const double delivery = seconds(last_event - m_pub.first_real_ns);
+    out.num("published", m_pub.published)
+        .num("publish_errors", m_pub.errors)
+        .raw("publish_statuses", map_json(m_pub.statuses))
+        .raw("publish_ms", ms_json(m_pub.rtt, false))
         .num("expected", expected)
         .num("complete_connections", complete)
         .boolean("delivered_all", messages == expected && complete == all.per_conn_counted && all.lost == 0)
@@ -409,6 +352,73 @@ int Run::report() {
              messages, window, static_cast<double>(all.latency.quantile_ns(0.5)) / 1e6,
              static_cast<double>(all.latency.quantile_ns(0.99)) / 1e6, per_min, all.per_conn_max);
   return all.connected == 0 ? 3 : 0;
+}
+
+/// --run-ws: the run as mp-bench makes it, printed as NDJSON.
+int run_ws_mode(const Options& opt) {
+  mp::bench::WsRunOptions w;
+  w.url = opt.url;
+  w.connections = opt.connections;
+  w.ramp_rate = opt.ramp;
+  w.duration_s = opt.duration;
+  w.warmup_s = opt.warmup;
+  w.threads = opt.threads;
+  w.publish_url = opt.publish_url;
+  w.publish_rate = opt.publish_rate;
+  w.token = opt.token;
+  w.topic = opt.topic;
+  w.payload_bytes = opt.payload_bytes;
+  w.connect_timeout_s = opt.connect_timeout;
+  w.drain_timeout_s = opt.drain_timeout;
+  w.interval_s = opt.interval;
+  const std::atomic<bool> stop{false};
+  const auto r = mp::bench::run_ws(
+      w,
+      [](const mp::bench::WsInterval& iv) {
+        fmt::print("{}\n", JsonObject()
+                               .str("type", "interval")
+                               .fixed("t", iv.t)
+                               .fixed("dt", iv.dt)
+                               .boolean("warmup", iv.warmup)
+                               .num("published", iv.published)
+                               .num("received", iv.received)
+                               .num("connections", iv.connections_open)
+                               .num("failures", iv.failures)
+                               .fixed("generator_cpu", iv.generator_cpu_percent, 1)
+                               .raw("latency_ms", ms_json(iv.latency, true))
+                               .str());
+        std::fflush(stdout);
+      },
+      stop);
+  if (!r) {
+    fmt::print(stderr, "ws_load: error: {}\n", r.error().message);
+    return static_cast<int>(r.error().exit_code());
+  }
+  fmt::print("{}\n", JsonObject()
+                         .str("type", "result")
+                         .num("connections_target", r->connections_target)
+                         .num("connections_open", r->connections_open)
+                         .num("connect_failures", r->connect_failures)
+                         .num("connections_lost", r->connections_lost)
+                         .raw("failures", map_json(r->failures))
+                         .raw("close_codes", map_json(r->close_codes))
+                         .fixed("connect_s", r->connect_s)
+                         .raw("handshake_ms", ms_json(r->handshake, true))
+                         .num("messages_published", r->messages_published)
+                         .num("publish_errors", r->publish_errors)
+                         .raw("publish_statuses", map_json(r->publish_statuses))
+                         .raw("publish_ms", ms_json(r->publish, false))
+                         .num("messages_expected", r->messages_expected)
+                         .num("messages_received", r->messages_received)
+                         .fixed("delivery_ratio", r->delivery_ratio(), 6)
+                         .num("dropped_notices", r->dropped_notices)
+                         .num("gaps", r->gaps)
+                         .fixed("duration_s", r->duration_s)
+                         .raw("latency_ms", ms_json(r->latency, true))
+                         .fixed("generator_cpu_percent", r->generator_cpu_percent, 1)
+                         .boolean("stopped", r->stopped)
+                         .str());
+  return 0;
 }
 
 /// Ends the process if the run overstays its hard timeout by 10 s (a wedged peer).
@@ -455,7 +465,18 @@ int main(int argc, char** argv) {
                  "up to this much added latency");
   app.add_option("--watch-pid", opt.watch_pid,
                  "server PID: report its VmRSS before and while held, and its CPU");
+  app.add_flag("--run-ws", opt.run_ws,
+               "run mp-bench's WebSocket target (lib/bench/ws_run.hpp): NDJSON intervals and a result; "
+               "publishes at --publish-rate to --publish-url (default: the --url's server)");
+  app.add_option("--warmup", opt.warmup, "--run-ws: seconds after the connect before measuring");
+  app.add_option("--interval", opt.interval, "--run-ws: seconds per interval line")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  if (opt.run_ws) {
+    start_watchdog(opt.hard_timeout > 0 ? opt.hard_timeout
+                                        : opt.connections / opt.ramp + opt.warmup + opt.duration + 40);
+    return run_ws_mode(opt);
+  }
 
   const auto url = parse_url(opt.url, "ws");
   if (!url) {
@@ -470,7 +491,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  raise_nofile(opt.connections);
+  if (!raise_fd_limit(static_cast<std::size_t>(opt.connections))) {
+    fmt::print(stderr, "ws_load: warning: the RLIMIT_NOFILE hard limit is too low for {} connections\n",
+               opt.connections);
+  }
   Run run(opt, *url);
   start_watchdog(opt.hard_timeout > 0 ? opt.hard_timeout : opt.connections / opt.ramp + opt.duration + 30);
   return run.execute(publish_url);

@@ -1,4 +1,4 @@
-#include "ws_load_wire.hpp"
+#include "bench/ws_wire.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -13,36 +13,103 @@
 #include <charconv>
 #include <cstring>
 
-namespace ws_load {
+namespace mp::bench::ws {
 
-std::optional<Url> parse_url(std::string_view text, std::string_view scheme) {
+std::optional<Url> split_url(std::string_view text, std::string_view scheme) {
   if (!text.starts_with(scheme) || !text.substr(scheme.size()).starts_with("://")) {
     return std::nullopt;
   }
   text.remove_prefix(scheme.size() + 3);
   Url url;
-  const auto slash = text.find('/');
+  const auto slash = text.find_first_of("/?");
   std::string_view authority = text.substr(0, slash);
-  url.target = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
+  if (slash != std::string_view::npos) {
+    const std::string_view rest = text.substr(slash);
+    url.target = rest.starts_with('?') ? "/" + std::string(rest) : std::string(rest);
+  }
   const auto colon = authority.rfind(':');
   url.host = std::string(authority.substr(0, colon));
   if (colon != std::string_view::npos) {
     const auto port = authority.substr(colon + 1);
-    if (std::from_chars(port.data(), port.data() + port.size(), url.port).ec != std::errc{}) {
+    const auto r = std::from_chars(port.data(), port.data() + port.size(), url.port);
+    if (r.ec != std::errc{} || r.ptr != port.data() + port.size()) {
       return std::nullopt;
     }
+  }
+  if (url.host.empty()) {
+    return std::nullopt;
+  }
+  return url;
+}
+
+std::optional<Url> parse_url(std::string_view text, std::string_view scheme) {
+  auto url = split_url(text, scheme);
+  if (!url) {
+    return std::nullopt;
   }
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (getaddrinfo(url.host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
+  if (getaddrinfo(url->host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
     return std::nullopt;
   }
-  std::memcpy(&url.addr, found->ai_addr, sizeof url.addr);
-  url.addr.sin_port = htons(url.port);
+  std::memcpy(&url->addr, found->ai_addr, sizeof url->addr);
+  url->addr.sin_port = htons(url->port);
   freeaddrinfo(found);
   return url;
+}
+
+bool has_query_param(std::string_view url, std::string_view name) {
+  const auto q = url.find('?');
+  if (q == std::string_view::npos) {
+    return false;
+  }
+  for (std::string_view rest = url.substr(q + 1); !rest.empty();) {
+    const auto amp = rest.find('&');
+    const std::string_view item = rest.substr(0, amp);
+    if (item.starts_with(name) && item.substr(name.size()).starts_with('=')) {
+      return true;
+    }
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+  }
+  return false;
+}
+
+std::string with_query_param(std::string_view url, std::string_view name, std::string_view value) {
+  std::string out(url);
+  if (out.find('?') == std::string::npos) {
+    out += '?';
+  } else if (!out.ends_with('?') && !out.ends_with('&')) {
+    out += '&';
+  }
+  out += name;
+  out += '=';
+  for (const char ch : value) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u) != 0 || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += ch;
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
+
+std::string broadcast_url(std::string_view ws_url, std::string_view publish) {
+  if (publish.empty()) {
+    const auto ws = split_url(ws_url, "ws");
+    return ws ? fmt::format("http://{}:{}/api/ws/broadcast", ws->host, ws->port) : std::string();
+  }
+  std::string out(publish);
+  while (out.ends_with('/')) {
+    out.pop_back();
+  }
+  const auto authority = out.find("://");
+  if (authority != std::string::npos && out.find('/', authority + 3) == std::string::npos) {
+    out += "/api/ws/broadcast";
+  }
+  return out;
 }
 
 std::string base64(const unsigned char* data, int len) {
@@ -162,4 +229,4 @@ int Publisher::post(std::string_view body) {
   return status;
 }
 
-} // namespace ws_load
+} // namespace mp::bench::ws

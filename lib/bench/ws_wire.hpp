@@ -1,7 +1,7 @@
 #pragma once
-// The bytes ws_load speaks besides WebSocket frames: URLs, the upgrade key, the two numbers
-// it reads out of an event, and the HTTP/1.1 publisher. Used by bench/ws_load.cpp and
-// ws_load_worker.cpp only.
+// The bytes the WebSocket load generator speaks besides WebSocket frames: URLs, the upgrade
+// key, the two numbers it reads out of an event, and the HTTP/1.1 publisher of broadcasts.
+// Used by ws_worker.cpp, ws_session.cpp and ws_run.cpp (and bench/ws_load.cpp).
 
 #include <netinet/in.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <utility>
 
-namespace ws_load {
+namespace mp::bench::ws {
 
 inline constexpr std::int64_t k_ns = 1'000'000'000;
 
@@ -40,8 +40,23 @@ struct Url {
   sockaddr_in addr{};
 };
 
-/// Parses and resolves `text`; nullopt when it is not `scheme://...` or the host does not resolve.
+/// Splits `SCHEME://HOST[:PORT][/TARGET]` without resolving; nullopt when it is not
+/// `scheme://...`, the host is empty or the port is not a number. Pure.
+std::optional<Url> split_url(std::string_view text, std::string_view scheme);
+
+/// split_url, then resolves the host (IPv4); nullopt when either fails.
 std::optional<Url> parse_url(std::string_view text, std::string_view scheme);
+
+/// True when the query of `url` has a parameter `name` (`?name=` or `&name=`).
+bool has_query_param(std::string_view url, std::string_view name);
+
+/// `url` with `name=value` appended to its query (value percent-encoded).
+std::string with_query_param(std::string_view url, std::string_view name, std::string_view value);
+
+/// The POST /api/ws/broadcast URL: `publish` when it has a path, `publish` + /api/ws/broadcast
+/// when it is a bare `http://host:port`, and `http://` + the host and port of `ws_url` when
+/// `publish` is empty. Empty when `ws_url` is needed and is not a ws:// URL.
+std::string broadcast_url(std::string_view ws_url, std::string_view publish);
 
 /// Standard base64 of `len` bytes.
 std::string base64(const unsigned char* data, int len);
@@ -82,4 +97,4 @@ private:
   int m_fd = -1;
 };
 
-} // namespace ws_load
+} // namespace mp::bench::ws

@@ -1,4 +1,4 @@
-#include "ws_load_worker.hpp"
+#include "bench/ws_worker.hpp"
 
 #include <fmt/format.h>
 
@@ -16,7 +16,7 @@
 #include <thread>
 #include <utility>
 
-namespace ws_load {
+namespace mp::bench::ws {
 
 void Stats::merge(const Stats& other) {
   latency.merge(other.latency);
@@ -50,8 +50,44 @@ void Stats::merge(const Stats& other) {
   per_conn_max = std::max(per_conn_max, other.per_conn_max);
 }
 
+void IntervalCounts::merge(const IntervalCounts& other) {
+  latency.merge(other.latency);
+  events += other.events;
+  warm_events += other.warm_events;
+  failures += other.failures;
+  cpu_ns += other.cpu_ns;
+}
+
+std::string failure_kind(std::string_view reason) {
+  if (reason.starts_with("after_ready_")) {
+    reason.remove_prefix(12);
+  }
+  if (reason == "connect_ECONNREFUSED") {
+    return "connect_refused";
+  }
+  if (reason.starts_with("connect_") || reason.starts_with("socket_")) {
+    return "connect_error";
+  }
+  if (reason.starts_with("status_")) {
+    return "handshake_" + std::string(reason);
+  }
+  if (reason.starts_with("timeout_") || reason == "not_ready_at_end") {
+    return "timeout";
+  }
+  if (reason == "eof_before_ready" || reason.starts_with("closed_")) {
+    return "closed";
+  }
+  if (reason == "read_error_before_ready") {
+    return "read_error";
+  }
+  if (reason == "not_opened") {
+    return "not_opened";
+  }
+  return "protocol"; // bad_status_line, no_accept_header, bad_accept, masked_server_frame, ...
+}
+
 void Worker::run() {
-  const Options& opt = m_shared.opt;
+  const WorkerOptions& opt = m_shared.opt;
   m_epoll = epoll_create1(EPOLL_CLOEXEC);
   const double per_thread_rate = opt.ramp / opt.threads;
   const auto interval = static_cast<std::int64_t>(1e9 / per_thread_rate);
@@ -103,7 +139,11 @@ void Worker::run() {
     }
     m_again.clear();
     m_events_pub.store(m_events, std::memory_order_relaxed);
+    m_warm_events_pub.store(m_warm_events, std::memory_order_relaxed);
     m_last_event_pub.store(m_last_event, std::memory_order_relaxed);
+    if (m_shared.rotation.load(std::memory_order_relaxed) != m_rotation_seen) {
+      rotate();
+    }
     ++m_stats.waits;
     m_stats.wait_events += static_cast<std::uint64_t>(std::max(n, 0));
     if (opt.coalesce_us > 0 && n < static_cast<int>(events.size())) {
@@ -356,8 +396,15 @@ void Worker::on_text(Conn& c, const char* p, std::size_t len) {
     ++m_stats.other_frames;
     return;
   }
-  if (m_shared.phase.load(std::memory_order_relaxed) != Phase::measuring || !c.ready) {
+  const Phase phase = m_shared.phase.load(std::memory_order_relaxed);
+  if (phase != Phase::measuring || !c.ready) {
     ++m_stats.outside_window_events;
+    if (phase == Phase::warming && c.ready) {
+      ++m_warm_events;
+      if (const auto sent = parse_ts(ts + 5, end)) {
+        m_warm.record_ns(static_cast<std::uint64_t>(std::max<std::int64_t>(m_now_real - *sent, 0)));
+      }
+    }
     return;
   }
   if (c.received > 0 && *seq != c.last_seq + 1) {
@@ -370,7 +417,7 @@ void Worker::on_text(Conn& c, const char* p, std::size_t len) {
   }
   m_last_event = m_now_real;
   if (const auto sent = parse_ts(ts + 5, end)) {
-    m_stats.latency.record_ns(static_cast<std::uint64_t>(std::max<std::int64_t>(m_now_real - *sent, 0)));
+    m_interval.record_ns(static_cast<std::uint64_t>(std::max<std::int64_t>(m_now_real - *sent, 0)));
   }
 }
 
@@ -447,6 +494,7 @@ void Worker::send_bytes(Conn& c, const char* data, std::size_t len) {
 }
 
 void Worker::fail(Conn& c, const std::string& reason) {
+  ++m_failed;
   if (c.ready) {
     ++m_stats.failures["after_ready_" + reason];
   } else {
@@ -503,7 +551,32 @@ void Worker::start_closing() {
   }
 }
 
+void Worker::rotate() {
+  m_rotation_seen = m_shared.rotation.load(std::memory_order_relaxed);
+  m_stats.latency.merge(m_interval);
+  {
+    std::lock_guard lock(m_slot_mutex);
+    m_slot.latency.merge(m_interval);
+    m_slot.latency.merge(m_warm);
+    m_slot.events = m_events;
+    m_slot.warm_events = m_warm_events;
+    m_slot.failures = m_failed;
+    m_slot.cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+  }
+  m_interval.reset();
+  m_warm.reset();
+  m_rotation_done.store(m_rotation_seen, std::memory_order_release);
+}
+
+IntervalCounts Worker::take_interval() {
+  std::lock_guard lock(m_slot_mutex);
+  IntervalCounts out = m_slot;
+  m_slot.latency.reset();
+  return out;
+}
+
 void Worker::finish() {
+  rotate(); // the last latencies into the totals and the final hand-off
   for (auto& c : m_conns) {
     if (c.fd >= 0) {
       ::close(c.fd);
@@ -517,4 +590,4 @@ void Worker::finish() {
   m_stats.per_conn_counted = m_stats.received.size();
 }
 
-} // namespace ws_load
+} // namespace mp::bench::ws

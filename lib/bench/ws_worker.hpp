@@ -1,7 +1,8 @@
 #pragma once
-// ws_load's connections: one Worker per thread holds its share of them in its own epoll set.
+// The load generator's WebSocket connections: one Worker per thread holds its share of them in its own epoll
+// set.
 //
-// A worker opens its share at its part of --ramp-per-second, does the upgrade (random
+// A worker opens its share at its part of the ramp rate, does the upgrade (random
 // Sec-WebSocket-Key, checks the 101 and Sec-WebSocket-Accept), then reads each socket into
 // one 64 KiB buffer per thread and walks the frame headers (7/16/64-bit lengths; server
 // frames are unmasked). Text frames are judged by their first bytes' fields: the first one
@@ -19,56 +20,69 @@
 // ~20 frames gives ~2.3 million frames/s per client core; a read that carries one costs
 // 3-5 us, so a server that writes one frame per socket write is met by ~250k reads/s per
 // client thread (--threads 2 doubles that, on cores the server also wants).
+//
+// Intervals: the main thread asks for one by bumping Shared::rotation; each worker notices at
+// the end of its loop turn (one relaxed load per turn, none per frame), folds the latencies
+// recorded since into its totals and hands them, with its counters, to a mutex-guarded slot
+// (Session::take_interval). Events read in the warm-up go to a histogram of their own, so
+// the hot path still records each event once.
 
+#include "bench/ws_wire.hpp"
 #include "util/histogram.hpp"
-#include "ws_load_wire.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
-namespace ws_load {
+namespace mp::bench::ws {
 
 /// What one read asks for.
 inline constexpr std::size_t k_chunk = 64 * 1024;
 
-/// The command line (bench/ws_load.cpp defines the flags).
-struct Options {
-  std::string url;
-  int connections = 1;
-  double ramp = 5000;
-  double duration = 10;
-  bool idle = false;
-  int threads = 1;
-  std::string publish_url;
-  double publish_rate = 0;
-  int publish_count = 0;
-  int burst = 100;
-  std::string token;
-  int payload_bytes = 16;
-  std::string topic = "email_updates";
-  std::string subscribe;
-  double connect_timeout = 10;
-  double drain_timeout = 10;
-  double hard_timeout = 0;
-  int watch_pid = 0;
-  int coalesce_us = 0;
+/// What the workers need to know of a run.
+struct WorkerOptions {
+  double ramp = 5000;          ///< connections opened per second, over all workers
+  int threads = 1;             ///< workers sharing the ramp
+  double connect_timeout = 10; ///< seconds a connection may take to be ready
+  std::string subscribe;       ///< comma-separated topics to subscribe with an op after the welcome
+  int coalesce_us = 0;         ///< sleep after a wait that returned fewer than 1024 sockets
 };
 
-enum class Phase : int { connecting, measuring, closing };
+/// connecting: the ramp opens connections; warming: events are read and timed but not
+/// counted; measuring: events count; closing: close handshakes, then the workers return.
+enum class Phase : int { connecting, warming, measuring, closing };
 enum class State : std::uint8_t { unused, connecting, upgrading, open, closing, closed };
 
 /// What the workers and the main thread share; everything else is one thread's own.
 struct Shared {
-  const Options& opt;
+  WorkerOptions opt;
   Url url;
   std::string upgrade_tail; // the request after the Sec-WebSocket-Key value
   std::atomic<Phase> phase{Phase::connecting};
-  std::atomic<int> resolved{0}; // connections that are ready or have failed
-  std::atomic<int> open{0};     // ready and not lost
+  std::atomic<int> resolved{0};           // connections that are ready or have failed
+  std::atomic<int> open{0};               // ready and not lost
+  std::atomic<std::uint64_t> rotation{0}; // bumped by the main thread to ask for an interval
 };
+
+/// A worker's hand-off at an interval: the latencies since the last one (measured and
+/// warm-up alike), and its running totals.
+struct IntervalCounts {
+  mp::util::Histogram latency;
+  std::uint64_t events = 0, warm_events = 0, failures = 0;
+  std::int64_t cpu_ns = 0; // the worker thread's CPU time so far
+
+  /// Adds `other` (all fields).
+  void merge(const IntervalCounts& other);
+};
+
+/// The kind of a connection failure reason of Stats::failures as mp-bench reports it
+/// (`connect_ECONNREFUSED` -> `connect_refused`, `status_401` -> `handshake_status_401`,
+/// `timeout_upgrade` -> `timeout`, ...).
+std::string failure_kind(std::string_view reason);
 
 /// One worker's counters, read by the main thread after join (the atomics while running).
 struct Stats {
@@ -99,9 +113,10 @@ struct Conn {
   bool welcomed = false;
 };
 
-/// One thread's share of the connections. `run()` is the thread body; `events()` and
-/// `last_event_real_ns()` may be read by other threads while it runs, `stats()` and
-/// `first_event_real_ns()` only after it returned.
+/// One thread's share of the connections. `run()` is the thread body; `events()`,
+/// `warm_events()`, `last_event_real_ns()`, `rotation_done()` and `take_interval()` may be
+/// called by other threads while it runs, `stats()`, `first_event_real_ns()` and `cpu_ns()`
+/// only after it returned.
 class Worker {
 public:
   Worker(Shared& shared, std::size_t count, std::uint64_t seed)
@@ -119,8 +134,18 @@ public:
   [[nodiscard]] std::int64_t last_event_real_ns() const {
     return m_last_event_pub.load(std::memory_order_relaxed);
   }
+  [[nodiscard]] std::uint64_t warm_events() const {
+    return m_warm_events_pub.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] std::int64_t first_event_real_ns() const { return m_first_event; } // after join
+  [[nodiscard]] std::int64_t cpu_ns() const { return m_slot.cpu_ns; }              // after join
   Stats& stats() { return m_stats; }
+  /// The last Shared::rotation this worker has answered.
+  [[nodiscard]] std::uint64_t rotation_done() const {
+    return m_rotation_done.load(std::memory_order_acquire);
+  }
+  /// The hand-off so far; its latencies are then cleared.
+  IntervalCounts take_interval();
 
 private:
   std::uint64_t next_random() {
@@ -145,6 +170,7 @@ private:
   void drop(Conn& c);
   void sweep_timeouts(std::int64_t now);
   void start_closing();
+  void rotate();
   void finish();
 
   Shared& m_shared;
@@ -155,6 +181,12 @@ private:
   // epoll polling every ready socket twice.
   std::vector<std::size_t> m_pending, m_again;
   Stats m_stats;
+  mp::util::Histogram m_interval, m_warm; // latencies since the last rotation
+  std::mutex m_slot_mutex;
+  IntervalCounts m_slot; // guarded by m_slot_mutex
+  std::uint64_t m_rotation_seen = 0, m_warm_events = 0, m_failed = 0;
+  std::atomic<std::uint64_t> m_rotation_done{0};
+  std::atomic<std::uint64_t> m_warm_events_pub{0};
   std::uint64_t m_rng;
   std::uint64_t m_events = 0;
   std::atomic<std::uint64_t> m_events_pub{0};
@@ -165,4 +197,4 @@ private:
   int m_epoll = -1;
 };
 
-} // namespace ws_load
+} // namespace mp::bench::ws

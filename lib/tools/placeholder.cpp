@@ -1,5 +1,5 @@
-// mp-bench and mp-cache: for now they carry the shared conventions only
-// (config, logging, --print-config); each one's commands arrive with its own issue, and
+// mp-cache: for now it carries the shared conventions only
+// (config, logging, --print-config); its commands arrive with issue #7, and
 // until then its --help lists nothing it cannot do.
 
 #include "cli/tool.hpp"
@@ -27,11 +27,6 @@ int conventions_only_tool(const char* name, const char* description, int argc, c
 }
 
 } // namespace
-
-int bench_main(int argc, char** argv) {
-  return conventions_only_tool(
-      "mp-bench", "mp-bench: load, stress, spike, endurance and scalability tests for mp-serve.", argc, argv);
-}
 
 int cache_main(int argc, char** argv) {
   return conventions_only_tool("mp-cache", "mp-cache: inspect and flush mp-serve's AI result cache.", argc,

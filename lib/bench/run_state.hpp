@@ -1,0 +1,56 @@
+#pragma once
+// What run.cpp keeps while a run goes and summary.cpp writes at its end (internal).
+
+#include "bench/run.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mp::bench {
+
+/// The first time something happened, for the recommendations (constant memory).
+struct FirstEvent {
+  bool seen = false;
+  double t = 0;
+  double target_rps = 0;
+  double achieved_rps = 0;
+  double value = 0;
+  std::string detail;
+};
+
+struct StageTotals {
+  Totals totals;
+  double start_s = 0, end_s = 0;
+  bool measured = false; ///< at least one of its windows arrived
+};
+
+struct RunState {
+  RunConfig cfg;
+  double started_unix = 0;
+  Totals total;                    ///< everything outside warm-up
+  std::vector<StageTotals> stages; ///< one per plan stage
+  std::vector<FirstEvent> crossed; ///< per threshold: the first interval that failed it
+  FirstEvent sla_crossed;          ///< cfg.sla_p99_ms crossed (when no latency threshold)
+  FirstEvent first_errors, behind, saturated;
+  double cpu_max = 0;
+  std::uint64_t responses_ever = 0, connect_failures_ever = 0;
+  bool aborted = false;
+  std::string abort_reason;
+  std::size_t stopped_after_stage = SIZE_MAX; ///< scalability: the step that broke
+  std::vector<std::string> warnings;
+};
+
+/// Writes the `start` line.
+void write_start(std::ostream& out, const RunState& s);
+/// Writes one `interval` line.
+void write_interval(std::ostream& out, const RunState& s, const Window& w, double t_end, double dt,
+                    std::size_t stage, double target_rps);
+/// Judges the run, writes the `summary` line, returns the exit code.
+int write_summary(std::ostream& out, RunState& s);
+/// The config object of start and summary.
+void write_config(util::JsonWriter& w, const RunState& s);
+
+/// Whether a step held: its latency and ratio thresholds and >= 95% of its target rate.
+bool step_holds(const RunState& s, const Totals& t, std::string* why);
+
+} // namespace mp::bench
