@@ -3,12 +3,14 @@
 
 CLI11's help is the one source of truth for flags; run `make completions` after adding
 one (tests/integration/test_cli.py fails until the completions and man page have it).
+Subcommands (the "Subcommands:" section) are read from `TOOL SUB --help` the same way.
 Usage: scripts/gen_completions.py BUILD_DIR
 """
 import os
 import re
 import subprocess
 import sys
+from collections import namedtuple
 
 TOOLS = ["mp-serve", "mp-bench", "mp-monitor", "mp-cache"]
 FILE_ARGS = {"FILE"}
@@ -16,110 +18,230 @@ CHOICES = {"--log-level": "trace debug info warn error off", "--log-format": "te
            "--provider": "local openai",
            "--format": "table json jsonl csv"}
 
+# choices: space-separated words or None; file: the value is a path.
+Opt = namedtuple("Opt", "short long arg desc choices file multi")
+Pos = namedtuple("Pos", "name desc choices file required")
+Help = namedtuple("Help", "opts pos subs")  # subs: [(name, description)]
+
+PIPE_LIST = r"[a-z][\w-]*(?:\|[a-z][\w-]*)+"
+
+
+def entries(text):
+    """Yields (section, head, description) for each entry of a CLI11 help text."""
+    section, last = None, None
+    for line in text.splitlines():
+        if re.match(r"^[A-Z][\w -]*:$", line):
+            if last:
+                yield last
+            section, last = line[:-1], None
+            continue
+        if section is None or not line.strip():
+            continue
+        if re.match(r"^  \S", line):
+            if last:
+                yield last
+            parts = re.split(r"\s{2,}", line[2:].rstrip(), maxsplit=1)
+            last = [section, parts[0], parts[1] if len(parts) > 1 else ""]
+        elif last:  # a wrapped description, or the description under a long head
+            last[2] = (last[2] + " " + line.strip()).strip()
+    if last:
+        yield last
+
+
+def first(pattern, s):
+    m = re.search(pattern, s)
+    return m.group(1) if m else None
+
+
+def choice_words(rest, desc, whole):
+    """Choices of a value: CLI11's `TYPE:{a,b}`, else a `a|b|c` list in (or as) the description."""
+    typed = first(r":\{([^}]*)\}", rest)
+    listed = (desc if re.fullmatch(PIPE_LIST, desc) else None) if whole else \
+        first(rf"(?<![\w|\[=:-])({PIPE_LIST})(?![\w|\]])", desc)
+    return " ".join(typed.split(",")) if typed else listed.replace("|", " ") if listed else None
+
+
+def is_file(name, arg, desc):
+    return (any(p in FILE_ARGS for p in arg.split("|")) or name.endswith("file")
+            or re.search(r"\bfile\b", desc) is not None)
+
 
 def parse_help(text):
-    """Yields (short, long, argname, description) for each option line."""
-    for line in text.splitlines():
-        m = re.match(r"^\s+((?:-\w,)?--[a-z][\w-]*)(?: ([A-Z=_]+))?(?: \.\.\.)?\s{2,}(.*)$", line)
+    """The options, positionals and subcommands of one CLI11 help text."""
+    opts, pos, subs = [], [], []
+    for section, head, desc in entries(text):
+        if section == "Subcommands":
+            subs.append((head.strip(), desc))
+            continue
+        if section == "Positionals":
+            name, _, rest = head.partition(" ")
+            arg = first(r"^([A-Z][\w|-]*)", rest) or ""
+            pos.append(Pos(name, desc, choice_words(rest, desc, True), is_file(name, arg, desc),
+                           "REQUIRED" in rest))
+            continue
+        m = re.match(r"^((?:-\w,)?--[a-z][\w-]*)(?: (.*))?$", head)
         if not m:
             continue
-        names, arg, desc = m.groups()
-        short = None
-        if "," in names:
-            short, names = names.split(",")
-        yield short, names, arg, desc.strip()
+        names, rest = m.group(1), m.group(2) or ""
+        short, long = names.split(",") if "," in names else (None, names)
+        arg = first(r"^([A-Z][\w|-]*(?:=[A-Z][A-Z_]*)?)", rest)
+        choices = arg and (choice_words(rest, desc, False) or CHOICES.get(long))
+        file = bool(arg and not choices and is_file(long, arg, desc))
+        opts.append(Opt(short, long, arg, desc, choices, file, rest.endswith("...")))
+    return Help(opts, pos, subs)
 
 
-def bash(tool, opts):
+def bash_words(opts, extra=()):
+    return " ".join(sorted({o.long for o in opts} | {o.short for o in opts if o.short}) + list(extra))
+
+
+def bash_reply(choices, file):
+    return (f'COMPREPLY=($(compgen -W "{choices}" -- "$cur")); ' if choices else
+            'COMPREPLY=($(compgen -f -- "$cur")); ' if file else "") + "return ;;"
+
+
+def bash_cases(opts, ind):
+    return [f"{ind}{'|'.join(p for p in (o.short, o.long) if p)}) {bash_reply(o.choices, o.file)}"
+            for o in opts if o.arg]
+
+
+def takes_value(opts):
+    return " ".join(p for o in opts if o.arg for p in (o.short, o.long) if p)
+
+
+def bash(tool, h, subs):
     fn = "_" + tool.replace("-", "_")
-    words = " ".join(sorted({o[1] for o in opts} | {o[0] for o in opts if o[0]}))
-    cases = []
-    for short, long, arg, _ in opts:
-        if not arg:
-            continue
-        pats = "|".join(p for p in (short, long) if p)
-        if long in CHOICES:
-            cases.append(f'    {pats}) COMPREPLY=($(compgen -W "{CHOICES[long]}" -- "$cur")); return ;;')
-        elif arg in FILE_ARGS:
-            cases.append(f'    {pats}) COMPREPLY=($(compgen -f -- "$cur")); return ;;')
-        else:
-            cases.append(f"    {pats}) return ;;")
-    return f"""# bash completion for {tool} (generated by scripts/gen_completions.py)
-{fn}() {{
-  local cur prev
-  cur="${{COMP_WORDS[COMP_CWORD]}}"
-  prev="${{COMP_WORDS[COMP_CWORD-1]}}"
-  case "$prev" in
-{chr(10).join(cases)}
-  esac
-  COMPREPLY=($(compgen -W "{words}" -- "$cur"))
-}}
-complete -F {fn} {tool}
-"""
+    out = [f"# bash completion for {tool} (generated by scripts/gen_completions.py)", f"{fn}() {{",
+           "  local cur prev" + (f' w sub= npos=0 i args="{takes_value(h.opts)}"' if h.subs else ""),
+           '  cur="${COMP_WORDS[COMP_CWORD]}"', '  prev="${COMP_WORDS[COMP_CWORD-1]}"']
+    if h.subs:
+        out += ["  # The first subcommand word picks the flags; after it, count the positionals given.",
+                "  for ((i = 1; i < COMP_CWORD; i++)); do", '    w="${COMP_WORDS[i]}"',
+                '    if [[ " $args " == *" $w "* ]]; then ((i++)); continue; fi',
+                '    if [[ -n "$sub" ]]; then [[ "$w" == -* ]] || ((npos++)); continue; fi',
+                '    case "$w" in']
+        out += [f'      {n}) sub={n}; args="{takes_value(subs[n].opts)}" ;;' for n, _ in h.subs]
+        out += ["    esac", "  done", '  case "$sub" in']
+        for name, _ in h.subs:
+            s = subs[name]
+            out.append(f"    {name})")
+            if any(o.arg for o in s.opts):
+                out += ['      case "$prev" in', *bash_cases(s.opts, "        "), "      esac"]
+            posc = [f"          {i}) {bash_reply(p.choices, p.file)}"
+                    for i, p in enumerate(s.pos) if p.choices or p.file]
+            if posc:
+                out += ['      if [[ "$cur" != -* ]]; then', "        case $npos in", *posc, "        esac", "      fi"]
+            out.append(f'      COMPREPLY=($(compgen -W "{bash_words(s.opts)}" -- "$cur")); return ;;')
+        out.append("  esac")
+    out += ['  case "$prev" in', *bash_cases(h.opts, "    "), "  esac",
+            f'  COMPREPLY=($(compgen -W "{bash_words(h.opts, (n for n, _ in h.subs))}" -- "$cur"))',
+            "}", f"complete -F {fn} {tool}"]
+    return "\n".join(out) + "\n"
+
+
+def sq(s):
+    """Quoted for a single-quoted shell word."""
+    return s.replace("'", "'\\''")
 
 
 def zsh_escape(s):
-    return s.replace("'", "'\\''").replace("[", "\\[").replace("]", "\\]").replace(":", "\\:")
+    return sq(s).replace("[", "\\[").replace("]", "\\]").replace(":", "\\:")
 
 
-def zsh(tool, opts):
+def zsh_specs(opts, pos=()):
     lines = []
-    for short, long, arg, desc in opts:
-        d = zsh_escape(desc)
-        action = ""
-        if arg:
-            if long in CHOICES:
-                action = f":{arg.lower()}:({CHOICES[long]})"
-            elif arg in FILE_ARGS:
-                action = f":{arg.lower()}:_files"
-            else:
-                action = f":{arg.lower()}: "
-        names = f"{{{short},{long}}}" if short else long
-        if short:
-            lines.append(f"  '({short} {long})'{names}'[{d}]{action}'")
-        else:
-            lines.append(f"  '{names}[{d}]{action}'")
-    body = " \\\n".join(lines)
-    return f"""#compdef {tool}
-# zsh completion for {tool} (generated by scripts/gen_completions.py)
-_arguments -s \\
-{body}
+    for o in opts:
+        msg = (o.arg or "").lower()
+        action = "" if not o.arg else f":{msg}:({o.choices})" if o.choices else f":{msg}:_files" if o.file \
+            else f":{msg}: "
+        names = f"({o.short} {o.long})'{{{o.short},{o.long}}}'" if o.short else o.long
+        lines.append(f"'{'*' if o.multi else ''}{names}[{zsh_escape(o.desc)}]{action}'")
+    for i, p in enumerate(pos, 1):
+        action = f"({p.choices})" if p.choices else "_files" if p.file else " "
+        lines.append(f"'{i}:{'' if p.required else ':'}{zsh_escape(p.name)}:{action}'")
+    return lines
+
+
+def zsh(tool, h, subs):
+    head = f"#compdef {tool}\n# zsh completion for {tool} (generated by scripts/gen_completions.py)\n"
+    if not h.subs:
+        return head + "_arguments -s \\\n" + " \\\n".join("  " + s for s in zsh_specs(h.opts)) + "\n"
+    top = " \\\n".join("  " + s for s in zsh_specs(h.opts) + ["'1: :->cmd'", "'*:: :->args'"])
+    cmds = "\n".join(f"      '{sq(n.replace(':', chr(92) + ':'))}:{sq(d)}'" for n, d in h.subs)
+    cases = []
+    for name, _ in h.subs:
+        specs = zsh_specs(subs[name].opts, subs[name].pos)
+        cases.append(f"      {name})\n        _arguments -s \\\n"
+                     + " \\\n".join("          " + s for s in specs) + " ;;")
+    return head + f"""local curcontext="$curcontext" state line
+typeset -A opt_args
+_arguments -C -s \\
+{top}
+case $state in
+  cmd)
+    local -a cmds
+    cmds=(
+{cmds}
+    )
+    _describe -t commands '{tool} command' cmds ;;
+  args)
+    curcontext="${{curcontext%:*:*}}:{tool}-$words[1]:"
+    case $words[1] in
+{chr(10).join(cases)}
+    esac ;;
+esac
 """
 
 
-def fish(tool, opts):
+def fish_quote(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def fish_opts(tool, opts, cond):
+    out = []
+    for o in opts:
+        value = "-r " + (f"-f -a '{o.choices}'" if o.choices else "-F" if o.file else "-f") if o.arg else "-f"
+        parts = [f"complete -c {tool}", cond and f"-n {cond}", o.short and f"-s {o.short[1:]}",
+                 f"-l {o.long[2:]}", value, "-d " + fish_quote(o.desc)]
+        out.append(" ".join(p for p in parts if p))
+    return out
+
+
+def fish(tool, h, subs):
     out = [f"# fish completion for {tool} (generated by scripts/gen_completions.py)"]
-    for short, long, arg, desc in opts:
-        parts = [f"complete -c {tool}"]
-        if short:
-            parts.append(f"-s {short[1:]}")
-        parts.append(f"-l {long[2:]}")
-        if arg:
-            parts.append("-r")
-            if long in CHOICES:
-                parts.append(f"-a '{CHOICES[long]}'")
-            elif arg in FILE_ARGS:
-                parts.append("-F")
-            else:
-                parts.append("-f")
-        else:
-            parts.append("-f")
-        parts.append("-d '" + desc.replace("'", "\\'") + "'")
-        out.append(" ".join(parts))
+    if not h.subs:
+        return "\n".join(out + fish_opts(tool, h.opts, None)) + "\n"
+    out += fish_opts(tool, h.opts, "__fish_use_subcommand")
+    out += [f"complete -c {tool} -n __fish_use_subcommand -f -a {n} -d {fish_quote(d)}" for n, d in h.subs]
+    for name, _ in h.subs:
+        seen = f"__fish_seen_subcommand_from {name}"
+        out += fish_opts(tool, subs[name].opts, f"'{seen}'")
+        for p in subs[name].pos:
+            if p.choices:
+                out.append(f"complete -c {tool} -n '{seen}; and not __fish_seen_subcommand_from {p.choices}'"
+                           f" -f -a '{p.choices}' -d {fish_quote(p.name)}")
+                break  # fish cannot tell the positionals apart; the first with choices wins
+            if p.file:
+                out.append(f"complete -c {tool} -n '{seen}' -F")
+                break
     return "\n".join(out) + "\n"
+
+
+def tool_help(build, tool, *sub):
+    return parse_help(subprocess.run([os.path.join(build, "tools", tool), *sub, "--help"],
+                                     capture_output=True, text=True, check=True).stdout)
 
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for tool in TOOLS:
-        text = subprocess.run([os.path.join(build, "tools", tool), "--help"], capture_output=True,
-                              text=True, check=True).stdout
-        opts = list(parse_help(text))
+        h = tool_help(build, tool)
+        subs = {name: tool_help(build, tool, name) for name, _ in h.subs}
         for sub, name, gen in (("bash", tool, bash), ("zsh", "_" + tool, zsh), ("fish", tool + ".fish", fish)):
             os.makedirs(os.path.join(root, "completions", sub), exist_ok=True)
             with open(os.path.join(root, "completions", sub, name), "w") as f:
-                f.write(gen(tool, opts))
+                f.write(gen(tool, h, subs))
     print("completions written for", ", ".join(TOOLS))
 
 
