@@ -486,9 +486,10 @@ void Worker::publish(std::size_t cut) {
 }
 
 void Worker::run() {
-  // The default 50 us timer slack would delay every wake-up for a due request by up to that
-  // much, and the delay would be counted as latency.
-  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  // The default 50 us timer slack may delay each wake-up for a due request by that much,
+  // counted as latency; none at all (1 ns) cost a third more CPU per request on the VM at
+  // 10k req/s. 10 us keeps the error small next to any server's latency.
+  prctl(PR_SET_TIMERSLACK, 10'000UL, 0, 0, 0);
   m_epoll = epoll_create1(EPOLL_CLOEXEC);
   m_cpu_mark = thread_cpu_ns();
   const bool open = m_e.opt.plan.model == Model::open;

@@ -400,7 +400,11 @@ int write_summary(std::ostream& out, RunState& s) {
     w.Uint64(st.totals.w.errors());
     write_latency(w, "latency_ms", st.totals.w.latency, false);
     util::write_key(w, "sla_ok");
-    w.Bool(step_holds(s, st.totals, nullptr));
+    if (plan.stages[i].warmup) {
+      w.Null(); // a warm-up is not judged
+    } else {
+      w.Bool(step_holds(s, st.totals, nullptr));
+    }
     w.EndObject();
   }
   w.EndArray();

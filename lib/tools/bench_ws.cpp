@@ -89,6 +89,14 @@ int run_ws_command(bench::RunConfig rc, const WsFlags& f, std::ostream& out) {
   opt.publish_url = f.base_url;
   opt.publish_rate = f.publish_rate;
   opt.token = f.token;
+  if (opt.token.empty()) {
+    // The URL's own token= publishes too (it must be an admin key for the broadcasts).
+    if (auto at = f.url.find("token="); at != std::string::npos) {
+      opt.token =
+          f.url.substr(at + 6, f.url.find('&', at) == std::string::npos ? std::string::npos
+                                                                        : f.url.find('&', at) - at - 6);
+    }
+  }
   opt.topic = f.topic;
   opt.interval_s = f.interval_s;
   const auto& plan = rc.engine.plan;
@@ -190,6 +198,39 @@ int run_ws_command(bench::RunConfig rc, const WsFlags& f, std::ostream& out) {
     w.Double(round3(v));
   }
   w.EndObject();
+  std::vector<std::string> rec, warn;
+  if (r.delivery_ratio() < 1.0) {
+    rec.push_back(
+        fmt::format("{} of {} expected deliveries arrived ({:.3f}%): see dropped notices ({}) and close "
+                    "codes",
+                    r.messages_received, r.messages_expected, 100 * r.delivery_ratio(), r.dropped_notices));
+  }
+  if (r.connect_failures > 0) {
+    rec.push_back(
+        fmt::format("{} of {} connections failed to open", r.connect_failures, r.connections_target));
+  }
+  if (r.publish_errors > 0) {
+    std::string statuses;
+    for (const auto& [code, n] : r.publish_statuses) {
+      if (code != 200) {
+        statuses += fmt::format("{}{} x HTTP {}", statuses.empty() ? "" : ", ", n, code);
+      }
+    }
+    warn.push_back(fmt::format("{} broadcasts failed ({}): POST /api/ws/broadcast needs an admin --token",
+                               r.publish_errors, statuses));
+  }
+  if (f.publish_rate > 0 && r.messages_published == 0) {
+    passed = false; // nothing was measured: a run that published nothing did not pass
+    rec.push_back("no broadcast was published, so no delivery was measured");
+  }
+  if (cpu_max > 80) {
+    warn.push_back(
+        fmt::format("generator CPU reached {:.0f}%: its latencies are inflated (add --threads)", cpu_max));
+  }
+  if (rec.empty()) {
+    rec.push_back(fmt::format("{} connections held; every broadcast reached every one; p99 {:.2f} ms",
+                              r.connections_open, static_cast<double>(r.latency.quantile_ns(0.99)) / 1e6));
+  }
   util::write_key(w, "thresholds");
   w.StartArray();
   for (std::size_t i = 0; i < s.cfg.thresholds.size(); ++i) {
@@ -218,25 +259,6 @@ int run_ws_command(bench::RunConfig rc, const WsFlags& f, std::ostream& out) {
   w.Bool(passed);
   util::write_key(w, "aborted");
   w.Bool(r.stopped);
-  std::vector<std::string> rec, warn;
-  if (r.delivery_ratio() < 1.0) {
-    rec.push_back(
-        fmt::format("{} of {} expected deliveries arrived ({:.3f}%): see dropped notices ({}) and close "
-                    "codes",
-                    r.messages_received, r.messages_expected, 100 * r.delivery_ratio(), r.dropped_notices));
-  }
-  if (r.connect_failures > 0) {
-    rec.push_back(
-        fmt::format("{} of {} connections failed to open", r.connect_failures, r.connections_target));
-  }
-  if (cpu_max > 80) {
-    warn.push_back(
-        fmt::format("generator CPU reached {:.0f}%: its latencies are inflated (add --threads)", cpu_max));
-  }
-  if (rec.empty()) {
-    rec.push_back(fmt::format("{} connections held; every broadcast reached every one; p99 {:.2f} ms",
-                              r.connections_open, static_cast<double>(r.latency.quantile_ns(0.99)) / 1e6));
-  }
   for (auto [key, list] : {std::pair{"recommendations", &rec}, {"warnings", &warn}}) {
     util::write_key(w, key);
     w.StartArray();
