@@ -96,6 +96,28 @@ void observe(RunState& s, const Window& w, double t_end, double dt, double targe
   }
 }
 
+/// The host's CPU time as (steal, total) jiffies from /proc/stat; steal is time a VM was
+/// ready to run but the hypervisor ran someone else: on a noisy cloud VM it inflates
+/// latencies in ways that are not the server's.
+std::pair<double, double> steal_and_total() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) {
+    return {0, 0};
+  }
+  unsigned long long v[8] = {};
+  const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                            &v[5], &v[6], &v[7]);
+  std::fclose(f);
+  if (n < 8) {
+    return {0, 0};
+  }
+  double total = 0;
+  for (auto x : v) {
+    total += static_cast<double>(x);
+  }
+  return {static_cast<double>(v[7]), total};
+}
+
 double stage_target(const Plan& plan, double a, double b) {
   if (b <= a) {
     return 0;
@@ -126,6 +148,7 @@ int run_http(RunConfig cfg, std::ostream& out) {
   engine->start();
   const auto& cuts = engine->cuts();
   double measured_start = -1;
+  auto steal_mark = steal_and_total();
   for (std::size_t i = 0; i < cuts.size(); ++i) {
     auto w = engine->next();
     if (!w) {
@@ -138,6 +161,16 @@ int run_http(RunConfig cfg, std::ostream& out) {
     s.responses_ever += w->completed - w->errors() + w->status_errors();
     s.connect_failures_ever += w->failures[static_cast<std::size_t>(ErrorKind::connect_refused)] +
                                w->failures[static_cast<std::size_t>(ErrorKind::connect_error)];
+    const auto steal_now = steal_and_total();
+    s.last_steal = steal_now.second > steal_mark.second
+                       ? 100 * (steal_now.first - steal_mark.first) / (steal_now.second - steal_mark.second)
+                       : -1;
+    steal_mark = steal_now;
+    if (!warmup && s.last_steal >= 0) {
+      s.steal_sum += s.last_steal;
+      s.steal_max = std::max(s.steal_max, s.last_steal);
+      ++s.steal_samples;
+    }
     write_interval(out, s, *w, t1, dt, stage, target);
     if (s.cfg.progress) {
       progress_line(s, *w, t1, dt, target);

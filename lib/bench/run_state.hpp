@@ -33,6 +33,9 @@ struct RunState {
   FirstEvent sla_crossed;          ///< cfg.sla_p99_ms crossed (when no latency threshold)
   FirstEvent first_errors, behind, saturated;
   double cpu_max = 0;
+  double steal_sum = 0, steal_max = 0; ///< the host's steal time, % per measured interval
+  std::size_t steal_samples = 0;
+  double last_steal = -1;              ///< of the interval being written (-1: unknown)
   std::uint64_t responses_ever = 0, connect_failures_ever = 0;
   bool aborted = false;
   std::string abort_reason;

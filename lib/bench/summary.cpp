@@ -223,6 +223,10 @@ void write_interval(std::ostream& out, const RunState& s, const Window& win, dou
                                     (dt * 1e9 * static_cast<double>(std::max<std::uint64_t>(win.threads, 1)))
                               : 0)) /
       10);
+  if (s.last_steal >= 0) {
+    util::write_key(w, "host_steal");
+    w.Double(std::round(s.last_steal * 10) / 10);
+  }
   util::write_key(w, "connections");
   w.Uint64(win.connections);
   util::write_key(w, "users");
@@ -329,6 +333,12 @@ int write_summary(std::ostream& out, RunState& s) {
     s.warnings.push_back(fmt::format(
         "generator CPU reached {:.0f}% (over {:.0f}%): its latencies are inflated", s.saturated.value, 80.0));
   }
+  if (s.steal_samples && s.steal_sum / static_cast<double>(s.steal_samples) > 5) {
+    s.warnings.push_back(fmt::format("the hypervisor stole {:.0f}% of the host's CPU time (max {:.0f}% in an "
+                                     "interval): latencies include waits that are neither the server's nor "
+                                     "mp-bench's",
+                                     s.steal_sum / static_cast<double>(s.steal_samples), s.steal_max));
+  }
   if (s.total.w.completed == 0) {
     s.warnings.push_back("no request completed outside the warm-up");
   }
@@ -373,6 +383,11 @@ int write_summary(std::ostream& out, RunState& s) {
   w.Bool(s.saturated.seen);
   util::write_key(w, "threads");
   w.Int(s.cfg.engine.threads);
+  const double steal_mean = s.steal_samples ? s.steal_sum / static_cast<double>(s.steal_samples) : 0;
+  util::write_key(w, "host_steal_percent_mean");
+  w.Double(std::round(steal_mean * 10) / 10);
+  util::write_key(w, "host_steal_percent_max");
+  w.Double(std::round(s.steal_max * 10) / 10);
   w.EndObject();
   util::write_key(w, "stages");
   w.StartArray();
