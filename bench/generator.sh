@@ -122,15 +122,24 @@ if want ws; then
   echo "== ws: 10,000 connections to mp-serve from one mp-bench process"
   mp_port=$(free_port)
   key=bench-admin-key
-  MP_API_KEYS="$key:admin" "$serve" --port "$mp_port" --threads 1 --log-level warn &
+  MP_API_KEYS="$key:admin" "$serve" --port "$mp_port" --threads 1 --log-level warn \
+    --set websocket.max_connections_per_user=20000 --set websocket.max_total_connections=20000 &
   pids+=($!)
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$mp_port/healthz" >/dev/null && break; sleep 0.1; done
   "$bench" run load --url "ws://127.0.0.1:$mp_port/ws" --connections 10000 --ramp-rate 5000 --publish-rate 1 \
-    --duration "$duration" --warmup 1s --token "$key" --quiet > "$work/ws.ndjson"
-  printf 'ws: %s of %s connections open, handshake p99 %s ms, delivery ratio %s, p99 %s ms, RSS of mp-bench n/a\n' \
+    --duration "$duration" --warmup 1s --token "$key" --quiet > "$work/ws.ndjson" &
+  bpid=$!
+  rss=0
+  while kill -0 "$bpid" 2>/dev/null; do
+    r=$(awk '/VmRSS/ {print $2}' "/proc/$bpid/status" 2>/dev/null || echo 0)
+    [ "${r:-0}" -gt "$rss" ] && rss=$r
+    sleep 0.5
+  done
+  wait "$bpid" || { echo "generator.sh: the ws run failed" >&2; exit 1; }
+  printf 'ws: %s of %s connections open, handshake p99 %s ms, delivery ratio %s, p99 %s ms, mp-bench peak RSS %s KiB\n' \
     "$(field "$work/ws.ndjson" ws.connections_open)" "$(field "$work/ws.ndjson" ws.connections_target)" \
     "$(field "$work/ws.ndjson" ws.handshake_ms.p99)" "$(field "$work/ws.ndjson" ws.delivery_ratio)" \
-    "$(field "$work/ws.ndjson" latency_ms.p99)"
+    "$(field "$work/ws.ndjson" latency_ms.p99)" "$rss"
 fi
 
 if want endurance; then

@@ -231,7 +231,8 @@ int run_command(RunFlags f, const config::Config& cfg) {
   }
   std::string url = f.url;
   if (target == "ai") {
-    url = (f.base_url.empty() ? std::string("http://127.0.0.1:8002") : f.base_url);
+    // The API's base: --base-url, or an http --url given with --target ai, or the default.
+    url = !f.base_url.empty() ? f.base_url : !f.url.empty() ? f.url : std::string("http://127.0.0.1:8002");
     while (url.ends_with('/')) {
       url.pop_back();
     }
