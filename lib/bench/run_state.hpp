@@ -35,7 +35,7 @@ struct RunState {
   double cpu_max = 0;
   double steal_sum = 0, steal_max = 0; ///< the host's steal time, % per measured interval
   std::size_t steal_samples = 0;
-  double last_steal = -1;              ///< of the interval being written (-1: unknown)
+  double last_steal = -1; ///< of the interval being written (-1: unknown)
   std::uint64_t responses_ever = 0, connect_failures_ever = 0;
   bool aborted = false;
   std::string abort_reason;
@@ -50,6 +50,13 @@ void write_interval(std::ostream& out, const RunState& s, const Window& w, doubl
                     std::size_t stage, double target_rps);
 /// Judges the run, writes the `summary` line, returns the exit code.
 int write_summary(std::ostream& out, RunState& s);
+/// `type`, `run_id`, `test` and `ts`: the fields every line starts with.
+void write_header(util::JsonWriter& w, const RunState& s, std::string_view type);
+/// The summary's `thresholds` array: each judged threshold with its value and source.
+void write_thresholds(util::JsonWriter& w, const std::vector<Judged>& judged,
+                      const std::vector<std::string>& sources);
+/// `key` and an array of strings.
+void write_strings(util::JsonWriter& w, std::string_view key, const std::vector<std::string>& list);
 /// The config object of start and summary.
 void write_config(util::JsonWriter& w, const RunState& s);
 

@@ -41,13 +41,17 @@ std::string group(double v) {
   return s;
 }
 
-void common(util::JsonWriter& w, const RunState& s, std::string_view type) {
+} // namespace
+
+void write_header(util::JsonWriter& w, const RunState& s, std::string_view type) {
   util::write_kv(w, "type", type);
   util::write_kv(w, "run_id", s.cfg.run_id);
   util::write_kv(w, "test", test_type_name(s.cfg.type));
   util::write_key(w, "ts");
   w.Double(round3(unix_now()));
 }
+
+namespace {
 
 void write_counts(util::JsonWriter& w, const Window& win) {
   util::write_key(w, "status");
@@ -94,6 +98,44 @@ std::string fmt_ms(double v) {
 }
 
 } // namespace
+
+void write_thresholds(util::JsonWriter& w, const std::vector<Judged>& judged,
+                      const std::vector<std::string>& sources) {
+  util::write_key(w, "thresholds");
+  w.StartArray();
+  for (std::size_t i = 0; i < judged.size(); ++i) {
+    const auto& j = judged[i];
+    w.StartObject();
+    util::write_kv(w, "expr", j.threshold.expr);
+    util::write_kv(w, "metric", j.threshold.metric);
+    util::write_kv(w, "op", op_text(j.threshold.op));
+    util::write_key(w, "limit");
+    w.Double(j.threshold.limit);
+    util::write_kv(w, "unit", metric_unit(j.threshold.metric));
+    util::write_key(w, "value");
+    if (j.value) {
+      w.Double(std::round(*j.value * 1e6) / 1e6);
+    } else {
+      w.Null();
+    }
+    util::write_key(w, "ok");
+    w.Bool(j.ok);
+    if (i < sources.size()) {
+      util::write_kv(w, "source", sources[i]);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_strings(util::JsonWriter& w, std::string_view key, const std::vector<std::string>& list) {
+  util::write_key(w, key);
+  w.StartArray();
+  for (const auto& x : list) {
+    w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
+  }
+  w.EndArray();
+}
 
 void write_latency(util::JsonWriter& w, std::string_view key, const util::Histogram& h, bool with_min) {
   util::write_key(w, key);
@@ -181,7 +223,7 @@ void write_start(std::ostream& out, const RunState& s) {
   rapidjson::StringBuffer buf;
   util::JsonWriter w(buf);
   w.StartObject();
-  common(w, s, "start");
+  write_header(w, s, "start");
   write_config(w, s);
   w.EndObject();
   out << buf.GetString() << '\n' << std::flush;
@@ -192,7 +234,7 @@ void write_interval(std::ostream& out, const RunState& s, const Window& win, dou
   rapidjson::StringBuffer buf;
   util::JsonWriter w(buf);
   w.StartObject();
-  common(w, s, "interval");
+  write_header(w, s, "interval");
   util::write_key(w, "t");
   w.Double(round3(t_end));
   util::write_key(w, "dt");
@@ -348,7 +390,7 @@ int write_summary(std::ostream& out, RunState& s) {
   rapidjson::StringBuffer buf;
   util::JsonWriter w(buf);
   w.StartObject();
-  common(w, s, "summary");
+  write_header(w, s, "summary");
   write_config(w, s);
   const Totals& t = s.total;
   util::write_key(w, "duration_s");
@@ -445,31 +487,7 @@ int write_summary(std::ostream& out, RunState& s) {
   util::write_kv(w, "breaking_point_unit", level_unit(plan));
   util::write_kv(w, "limiting_factor", s.cfg.type == TestType::scalability ? limiting : "none");
   w.EndObject();
-  util::write_key(w, "thresholds");
-  w.StartArray();
-  for (std::size_t i = 0; i < judged.size(); ++i) {
-    const auto& j = judged[i];
-    w.StartObject();
-    util::write_kv(w, "expr", j.threshold.expr);
-    util::write_kv(w, "metric", j.threshold.metric);
-    util::write_kv(w, "op", op_text(j.threshold.op));
-    util::write_key(w, "limit");
-    w.Double(j.threshold.limit);
-    util::write_kv(w, "unit", metric_unit(j.threshold.metric));
-    util::write_key(w, "value");
-    if (j.value) {
-      w.Double(std::round(*j.value * 1e6) / 1e6);
-    } else {
-      w.Null();
-    }
-    util::write_key(w, "ok");
-    w.Bool(j.ok);
-    if (i < s.cfg.threshold_sources.size()) {
-      util::write_kv(w, "source", s.cfg.threshold_sources[i]);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
+  write_thresholds(w, judged, s.cfg.threshold_sources);
   util::write_key(w, "passed");
   w.Bool(passed);
   util::write_key(w, "aborted");
@@ -477,14 +495,8 @@ int write_summary(std::ostream& out, RunState& s) {
   if (s.aborted) {
     util::write_kv(w, "abort_reason", s.abort_reason);
   }
-  for (auto [key, list] : {std::pair{"recommendations", &rec}, {"warnings", &s.warnings}}) {
-    util::write_key(w, key);
-    w.StartArray();
-    for (const auto& r : *list) {
-      w.String(r.data(), static_cast<rapidjson::SizeType>(r.size()));
-    }
-    w.EndArray();
-  }
+  write_strings(w, "recommendations", rec);
+  write_strings(w, "warnings", s.warnings);
   w.EndObject();
   out << buf.GetString() << '\n' << std::flush;
 

@@ -19,19 +19,11 @@ double round3(double v) {
   return std::round(v * 1000) / 1000;
 }
 
-void header(util::JsonWriter& w, const bench::RunState& s, std::string_view type) {
-  util::write_kv(w, "type", type);
-  util::write_kv(w, "run_id", s.cfg.run_id);
-  util::write_kv(w, "test", bench::test_type_name(s.cfg.type));
-  util::write_key(w, "ts");
-  w.Double(round3(util::to_unix_seconds(std::chrono::system_clock::now())));
-}
-
 void write_interval(std::ostream& out, const bench::RunState& s, const bench::WsInterval& iv, double rate) {
   rapidjson::StringBuffer buf;
   util::JsonWriter w(buf);
   w.StartObject();
-  header(w, s, "interval");
+  bench::write_header(w, s, "interval");
   for (auto [k, v] : {std::pair{"t", iv.t}, {"dt", iv.dt}}) {
     util::write_key(w, k);
     w.Double(round3(v));
@@ -145,7 +137,7 @@ int run_ws_command(bench::RunConfig rc, const WsFlags& f, std::ostream& out) {
   rapidjson::StringBuffer buf;
   util::JsonWriter w(buf);
   w.StartObject();
-  header(w, s, "summary");
+  bench::write_header(w, s, "summary");
   bench::write_config(w, s);
   util::write_key(w, "duration_s");
   w.Double(round3(r.duration_s));
@@ -231,42 +223,19 @@ int run_ws_command(bench::RunConfig rc, const WsFlags& f, std::ostream& out) {
     rec.push_back(fmt::format("{} connections held; every broadcast reached every one; p99 {:.2f} ms",
                               r.connections_open, static_cast<double>(r.latency.quantile_ns(0.99)) / 1e6));
   }
-  util::write_key(w, "thresholds");
-  w.StartArray();
-  for (std::size_t i = 0; i < s.cfg.thresholds.size(); ++i) {
-    const auto& th = s.cfg.thresholds[i];
+  std::vector<bench::Judged> judged;
+  for (const auto& th : s.cfg.thresholds) {
     const auto v = ws_metric(r, t, th.metric);
-    const bool ok = v && bench::holds(th, *v);
-    passed = passed && ok;
-    w.StartObject();
-    util::write_kv(w, "expr", th.expr);
-    util::write_kv(w, "metric", th.metric);
-    util::write_kv(w, "op", bench::op_text(th.op));
-    util::write_key(w, "limit");
-    w.Double(th.limit);
-    util::write_key(w, "value");
-    if (v) {
-      w.Double(std::round(*v * 1e6) / 1e6);
-    } else {
-      w.Null();
-    }
-    util::write_key(w, "ok");
-    w.Bool(ok);
-    w.EndObject();
+    judged.push_back(bench::Judged{th, v, v && bench::holds(th, *v)});
+    passed = passed && judged.back().ok;
   }
-  w.EndArray();
+  bench::write_thresholds(w, judged, s.cfg.threshold_sources);
   util::write_key(w, "passed");
   w.Bool(passed);
   util::write_key(w, "aborted");
   w.Bool(r.stopped);
-  for (auto [key, list] : {std::pair{"recommendations", &rec}, {"warnings", &warn}}) {
-    util::write_key(w, key);
-    w.StartArray();
-    for (const auto& x : *list) {
-      w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
-    }
-    w.EndArray();
-  }
+  bench::write_strings(w, "recommendations", rec);
+  bench::write_strings(w, "warnings", warn);
   util::write_key(w, "ws");
   w.StartObject();
   for (auto [k, v] : {std::pair{"connections_target", r.connections_target},
