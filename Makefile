@@ -65,6 +65,7 @@ bench: build
 	bench/ws_push.sh --build-dir $(BUILD_DIR)
 	bench/monitor_store.sh --build-dir $(BUILD_DIR)
 	bench/monitor_overhead.sh --build-dir $(BUILD_DIR)
+	bench/generator.sh --build-dir $(BUILD_DIR)
 
 ## bench-deps: the Node peer of bench/ws_push.sh (npm ci from bench/node/package-lock.json)
 bench-deps: deps

@@ -82,21 +82,36 @@ url="http://127.0.0.1:$ng_port/"
 nginx_requests() { curl -sf "http://127.0.0.1:$ng_port/status" | awk 'NR == 3 {print $3}'; }
 
 if want ceiling; then
-  echo "== ceiling: ${threads} threads, ${connections} connections, ${duration} per run, best of ${rounds}"
-  best_wrk=0 best_mp=0
+  echo "== ceiling: ${threads} threads, ${connections} connections, ${duration} per run, ${rounds} rounds"
+  # cpu CMD...: runs CMD with stdout to $work/out; prints its user+system CPU seconds.
+  cpu() { python3 -c 'import resource, subprocess, sys
+with open(sys.argv[1], "w") as out: subprocess.run(sys.argv[2:], stdout=out, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN); print(r.ru_utime + r.ru_stime)' "$work/out" "$@"; }
+  secs=$(python3 -c "import re; v='$duration'; print(float(v[:-1]) * {'s': 1, 'm': 60}[v[-1]] if v[-1] in 'sm' else float(v))")
+  : > "$work/rounds"
   for r in $(seq "$rounds"); do
-    w=$(wrk -t"$threads" -c"$connections" -d"$duration" "$url" | awk '/Requests\/sec/ {print $2}')
-    "$bench" run load --url "$url" --model closed --max-concurrent-users "$connections" --threads "$threads" \
-      --duration "$duration" --warmup 0 --quiet > "$work/ceiling.ndjson"
-    m=$(field "$work/ceiling.ndjson" achieved_rps)
-    cpu=$(field "$work/ceiling.ndjson" generator.cpu_percent_mean)
-    printf '  round %s: wrk %10.0f req/s   mp-bench %10.0f req/s (generator CPU %s%%)   ratio %.2f\n' \
-      "$r" "$w" "$m" "$cpu" "$(python3 -c "print($m / $w)")"
-    best_wrk=$(python3 -c "print(max($best_wrk, $w))")
-    best_mp=$(python3 -c "print(max($best_mp, $m))")
+    wcpu=$(cpu wrk -t"$threads" -c"$connections" -d"$duration" "$url")
+    w=$(awk '/Requests\/sec/ {print $2}' "$work/out")
+    mcpu=$(cpu "$bench" run load --url "$url" --model closed --max-concurrent-users "$connections" \
+      --threads "$threads" --duration "$duration" --warmup 0 --quiet)
+    m=$(field "$work/out" achieved_rps)
+    echo "$w $m $wcpu $mcpu" >> "$work/rounds"
+    python3 -c "w, m, wc, mc, s = $w, $m, $wcpu, $mcpu, $secs
+print(f'  round $r: wrk {w:9.0f} req/s ({1e6 * wc / (w * s):.2f} us CPU/req)   mp-bench {m:9.0f} req/s '
+      f'({1e6 * mc / (m * s):.2f} us CPU/req)   ratio {m / w:.2f}')"
   done
-  printf 'ceiling: wrk %.0f req/s, mp-bench %.0f req/s, ratio %.2f (target >= 1.0)\n' "$best_wrk" "$best_mp" \
-    "$(python3 -c "print($best_mp / $best_wrk)")"
+  python3 - "$work/rounds" "$secs" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+secs = float(sys.argv[2])
+w = [r[0] for r in rows]; m = [r[1] for r in rows]
+ratios = [b / a for a, b in zip(w, m)]
+wus = statistics.median(1e6 * r[2] / (r[0] * secs) for r in rows)
+mus = statistics.median(1e6 * r[3] / (r[1] * secs) for r in rows)
+print(f"ceiling: best wrk {max(w):.0f} req/s, best mp-bench {max(m):.0f} req/s, best-to-best {max(m) / max(w):.2f}, "
+      f"median of round ratios {statistics.median(ratios):.2f} (target >= 1.0); CPU per request: wrk {wus:.2f} us, "
+      f"mp-bench {mus:.2f} us ({wus / mus:.2f}x as efficient)")
+PY
 fi
 
 if want fidelity; then

@@ -27,7 +27,7 @@ namespace mp::bench {
 namespace {
 
 constexpr std::int64_t k_ns = 1'000'000'000;
-constexpr std::size_t k_read_chunk = 64 * 1024;
+constexpr std::size_t k_read_chunk = std::size_t{64} * 1024;
 constexpr std::size_t k_max_backlog = 1u << 20;
 constexpr std::int64_t k_sweep_ns = 50'000'000;         // timeouts are checked this often
 constexpr std::int64_t k_connect_retry_ns = 10'000'000; // a closed-model user after a connect error
@@ -103,7 +103,8 @@ public:
     std::size_t count = 0;
     if (e.opt.plan.model == Model::open) {
       const int c = e.opt.connections;
-      count = static_cast<std::size_t>(c / n + (index < c % n ? 1 : 0));
+      const int share = c / n + (index < c % n ? 1 : 0);
+      count = static_cast<std::size_t>(share);
     } else {
       double max_users = 0;
       for (const auto& s : e.opt.plan.stages) {
@@ -573,8 +574,9 @@ std::vector<double> plan_cuts(const Plan& plan, double interval_s) {
     stage_end += s.duration_s;
     stage_ends.push_back(stage_end);
   }
-  for (double t = interval_s; t < end - 1e-9; t += interval_s) {
-    cuts.push_back(t);
+  // Ticks as multiples of the interval, not a running sum that would drift.
+  for (std::int64_t k = 1; static_cast<double>(k) * interval_s < end - 1e-9; ++k) {
+    cuts.push_back(static_cast<double>(k) * interval_s);
   }
   cuts.insert(cuts.end(), stage_ends.begin(), stage_ends.end());
   std::sort(cuts.begin(), cuts.end());

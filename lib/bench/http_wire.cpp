@@ -10,7 +10,7 @@
 namespace mp::bench {
 
 namespace {
-constexpr std::size_t k_max_head = 64 * 1024;
+constexpr std::size_t k_max_head = std::size_t{64} * 1024;
 constexpr std::string_view k_user_agent = "mp-bench/0.1";
 
 /// True when `line` is the header `name` (lower case); `value` is then its trimmed value.
