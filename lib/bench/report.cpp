@@ -116,6 +116,7 @@ void print_summary(std::ostream& out, const SummaryView& v, ReportOptions opts) 
                      group_thousands(v.ok), group_thousands(v.errors), percent(v.error_rate));
   if (!v.error_kinds.empty()) {
     std::vector<std::string> kinds;
+    kinds.reserve(v.error_kinds.size());
     for (const auto& [k, n] : v.error_kinds) {
       kinds.push_back(fmt::format("{} {}", k, group_thousands(n)));
     }

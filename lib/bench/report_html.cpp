@@ -122,7 +122,7 @@ public:
   }
   [[nodiscard]] const Axis& y_axis() const { return m_y; }
 
-  void add(std::string svg) { m_body += std::move(svg); }
+  void add(const std::string& svg) { m_body += svg; }
 
   /// The finished <svg>, with the legend of `series` (name, colour, dashed).
   [[nodiscard]] std::string svg(const std::string& label, const std::vector<Series>& legend) const {
@@ -159,7 +159,8 @@ private:
 
   [[nodiscard]] std::string grid() const {
     std::string out;
-    for (double v = 0; v <= m_y.top + m_y.step / 2; v += m_y.step) {
+    for (int i = 0; static_cast<double>(i) * m_y.step <= m_y.top + m_y.step / 2; ++i) {
+      const double v = static_cast<double>(i) * m_y.step;
       out += fmt::format(R"(<line class="grid" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}"/>)", k_left,
                          k_width - k_right, y(v), y(v));
       out += fmt::format(R"(<text x="{}" y="{:.1f}" text-anchor="end">{}</text>)", k_left - 8, y(v) + 4,
@@ -172,7 +173,8 @@ private:
     const double base = k_height - k_bottom;
     std::string out = fmt::format(R"(<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>)", k_left,
                                   k_width - k_right, base, base);
-    for (double t = 0; t <= m_x.top + m_x.step / 2; t += m_x.step) {
+    for (int i = 0; static_cast<double>(i) * m_x.step <= m_x.top + m_x.step / 2; ++i) {
+      const double t = static_cast<double>(i) * m_x.step;
       out += fmt::format(R"(<line class="axis" x1="{0:.1f}" x2="{0:.1f}" y1="{1}" y2="{2}"/>)", x(t), base,
                          base + 5);
       out += fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>)", x(t), base + 19,

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ostream>
@@ -324,7 +325,7 @@ void recommend(RunState& s, std::vector<std::string>& rec, std::optional<double>
                                       group(*breaking_point), level_unit(plan), group(*breaking_point * 0.7),
                                       level_unit(plan)));
     } else {
-      rec.push_back("even the first step broke the SLA: lower --rate");
+      rec.emplace_back("even the first step broke the SLA: lower --rate");
     }
   }
   if (rec.empty() && s.total.w.completed > 0) {
@@ -382,7 +383,7 @@ int write_summary(std::ostream& out, RunState& s) {
                                      s.steal_sum / static_cast<double>(s.steal_samples), s.steal_max));
   }
   if (s.total.w.completed == 0) {
-    s.warnings.push_back("no request completed outside the warm-up");
+    s.warnings.emplace_back("no request completed outside the warm-up");
   }
   std::vector<std::string> rec;
   recommend(s, rec, breaking_point);

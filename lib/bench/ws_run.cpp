@@ -29,7 +29,7 @@ namespace {
 
 Expected<void> check_options(const WsRunOptions& opt) {
   auto bad = [](std::string field, std::string message) {
-    return fail(Errc::usage, std::move(message), field);
+    return fail(Errc::usage, std::move(message), std::move(field));
   };
   if (opt.connections < 1) {
     return bad("connections", "connections must be at least 1");
@@ -82,7 +82,7 @@ public:
     iv.failures = c.failures - m_failures;
     const double cpu_s = seconds(c.cpu_ns - m_cpu_ns);
     iv.generator_cpu_percent = iv.dt > 0 ? 100.0 * cpu_s / (iv.dt * m_threads) : 0.0;
-    iv.latency = std::move(c.latency);
+    iv.latency = c.latency;
     m_published = m_pub.published;
     m_events = c.events + c.warm_events;
     m_failures = c.failures;

@@ -262,7 +262,7 @@ void Worker::on_readable(Conn& c) {
 std::size_t Worker::on_handshake(Conn& c, const char* p, std::size_t n) {
   const void* end = memmem(p, n, "\r\n\r\n", 4);
   if (end == nullptr) {
-    if (n > 16 * 1024) {
+    if (n > std::size_t{16} * 1024) {
       fail(c, "response_too_long");
     }
     return 0;

@@ -41,7 +41,7 @@
 namespace mp::bench::ws {
 
 /// What one read asks for.
-inline constexpr std::size_t k_chunk = 64 * 1024;
+inline constexpr std::size_t k_chunk = std::size_t{64} * 1024;
 
 /// What the workers need to know of a run.
 struct WorkerOptions {

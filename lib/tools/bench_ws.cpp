@@ -213,7 +213,7 @@ int run_ws_command(bench::RunConfig rc, const WsFlags& f, std::ostream& out) {
   }
   if (f.publish_rate > 0 && r.messages_published == 0) {
     passed = false; // nothing was measured: a run that published nothing did not pass
-    rec.push_back("no broadcast was published, so no delivery was measured");
+    rec.emplace_back("no broadcast was published, so no delivery was measured");
   }
   if (cpu_max > 80) {
     warn.push_back(
