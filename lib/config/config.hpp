@@ -45,6 +45,7 @@ struct LogConfig {
 };
 
 struct CacheConfig {
+  bool redis_enabled = false; ///< Redis mode with the host, port and db below
   std::string redis_host = "localhost";
   std::int64_t redis_port = 6379;
   std::int64_t redis_db = 0;
@@ -188,8 +189,19 @@ struct MonitoringConfig {
   std::vector<AlertRuleConfig> alerts;
 };
 
+/// Shared state for several instances (DESIGN.md section 4). Redis mode is on when `url`
+/// is set, or when ai_processing.cache.redis_enabled or websocket.redis_enabled is true
+/// (then the seed's redis_host, redis_port and redis_db say where).
+struct RedisConfig {
+  std::string url; ///< redis://[user:password@]host:port/db; empty: embedded
+  std::int64_t connect_timeout_ms = 1'000;
+  std::int64_t command_timeout_ms = 1'000;
+  std::int64_t pool_size = 8;
+};
+
 struct Config {
   ServerConfig server;
+  RedisConfig redis;
   AuthConfig auth;
   LogConfig log;
   AiProcessingConfig ai_processing;

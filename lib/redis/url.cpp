@@ -19,9 +19,11 @@ std::string RedisUrl::redacted() const {
 
 Expected<RedisUrl> parse_url(std::string_view text, std::string_view field) {
   auto bad = [&](std::string_view why) {
-    return fail(Errc::config, fmt::format("{}: '{}' {} (redis://[user:password@]host:port/db)", field,
-                                          text.substr(0, text.find('@') == std::string_view::npos ? text.size() : 0),
-                                          why),
+    // Never echo credentials: show what follows the '@' only.
+    const auto at = text.rfind('@');
+    const std::string shown =
+        at == std::string_view::npos ? std::string(text) : "redis://***@" + std::string(text.substr(at + 1));
+    return fail(Errc::config, fmt::format("{}: '{}' {} (redis://[user:password@]host:port/db)", field, shown, why),
                 std::string(field));
   };
   constexpr std::string_view k_scheme = "redis://";
@@ -84,6 +86,25 @@ Expected<RedisUrl> parse_url(std::string_view text, std::string_view field) {
     }
   }
   return u;
+}
+
+Expected<std::optional<RedisUrl>> from_config(const config::Config& cfg) {
+  if (!cfg.redis.url.empty()) {
+    auto u = parse_url(cfg.redis.url, "redis.url");
+    if (!u) {
+      return std::unexpected(u.error());
+    }
+    return std::optional<RedisUrl>(std::move(*u));
+  }
+  const auto& c = cfg.ai_processing.cache;
+  if (!c.redis_enabled && !cfg.websocket.redis_enabled) {
+    return std::optional<RedisUrl>{};
+  }
+  RedisUrl u;
+  u.host = c.redis_host;
+  u.port = static_cast<int>(c.redis_port);
+  u.db = static_cast<int>(c.redis_db);
+  return std::optional<RedisUrl>(std::move(u));
 }
 
 } // namespace mp::redis

@@ -1,9 +1,11 @@
 #pragma once
 // Where Redis is: `redis://[user:password@]host:port/db`, or the seed's host, port and db.
 
+#include "config/config.hpp"
 #include "util/error.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,5 +24,10 @@ struct RedisUrl {
 /// Parses `redis://[user:password@]host[:port][/db]` (also `[::1]` hosts and a password
 /// alone as `redis://:pw@host`); Errc::config naming `field` otherwise.
 Expected<RedisUrl> parse_url(std::string_view text, std::string_view field);
+
+/// Where Redis is for this config, or nullopt in embedded mode: redis.url when set, else
+/// the seed's ai_processing.cache.redis_host/port/db when ai_processing.cache.redis_enabled
+/// or websocket.redis_enabled is true. Errc::config naming redis.url for a bad URL.
+Expected<std::optional<RedisUrl>> from_config(const config::Config& cfg);
 
 } // namespace mp::redis

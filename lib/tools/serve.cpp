@@ -15,6 +15,7 @@ struct ServeFlags {
   std::optional<std::string> keys_file;
   std::optional<std::string> provider;
   std::optional<std::string> openai_base_url;
+  std::optional<std::string> redis;
   bool insecure = false;
 };
 
@@ -30,6 +31,7 @@ void apply(config::Config& cfg, const ServeFlags& f) {
   set(f.keys_file, "auth.keys_file", "--keys-file");
   set(f.provider, "ai_processing.provider", "--provider");
   set(f.openai_base_url, "ai_processing.openai.base_url", "--openai-base-url");
+  set(f.redis, "redis.url", "--redis");
   if (f.insecure) {
     cfg.server.insecure = true;
   }
@@ -55,6 +57,10 @@ int serve_main(int argc, char** argv) {
       ->type_name("NAME");
   app.add_option("--openai-base-url", flags.openai_base_url,
                  "OpenAI-compatible API base URL (key from $OPENAI_API_KEY)")
+      ->type_name("URL");
+
+  app.add_option("--redis", flags.redis,
+                 "Redis for state shared with other instances: redis://[user:password@]host:port/db")
       ->type_name("URL");
 
   return cli::run_tool("mp-serve", app, argc, argv, [&] {
