@@ -58,6 +58,9 @@ public:
   /// the upstream did not bill).
   virtual void reconcile(std::uint64_t reservation, double actual_cost) = 0;
   [[nodiscard]] virtual LimiterSnapshot snapshot() const = 0;
+  /// True when try_acquire may block on the network (the Redis limiter): the pipeline then
+  /// calls it without holding its lock.
+  [[nodiscard]] virtual bool remote() const { return false; }
 };
 
 class SlidingWindowLimiter final : public Limiter {

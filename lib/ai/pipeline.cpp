@@ -1,6 +1,7 @@
 #include "ai/pipeline.hpp"
 #include "ai/pipeline_hit.hpp"
 #include "ai/pipeline_metrics.hpp"
+#include "ai/pipeline_record.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -11,8 +12,6 @@
 namespace mp::ai {
 
 namespace {
-
-using Steady = util::Clock::SteadyTime;
 
 double ms_between(Steady a, Steady b) {
   return b > a ? std::chrono::duration<double, std::milli>(b - a).count() : 0.0;
@@ -41,36 +40,6 @@ std::string new_request_id() {
 }
 
 } // namespace
-
-struct Pipeline::Record {
-  std::string id;
-  std::uint64_t job = 0;
-  Submission sub;
-  CacheKey key;
-  std::string model;
-  Status status = Status::queued;
-  bool cached = false;
-  bool coalesced = false;
-  bool cancelled = false;
-  int attempts = 0;
-  std::chrono::milliseconds waited{0};
-  double cost = 0;
-  std::shared_ptr<const std::string> result_json;
-  int error_status = 0;
-  std::string error_message;
-  Steady submitted{};
-  Steady started{};
-  Steady finished{};
-  Steady enqueued{}; ///< its place in the queue, kept across retries
-  double created_unix = 0;
-  std::vector<std::shared_ptr<Record>> followers;
-  std::vector<std::pair<std::uint64_t, std::function<void(std::optional<RecordView>)>>> waiters;
-};
-
-struct Pipeline::Work {
-  std::shared_ptr<Record> rec;
-  std::uint64_t reservation = 0;
-};
 
 Pipeline::Pipeline(PipelineConfig config, std::unique_ptr<Provider> provider,
                    std::unique_ptr<CacheStore> cache, std::unique_ptr<Limiter> limiter,
@@ -124,6 +93,10 @@ Pipeline::~Pipeline() {
     t.join();
   }
   m_dispatcher.join();
+  m_l2_cv.notify_all();
+  if (m_l2_thread.joinable()) {
+    m_l2_thread.join();
+  }
 }
 
 const std::string& Pipeline::default_model(analyser::RequestType t) const {
@@ -205,9 +178,24 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheK
     m_records.emplace(rec->id, rec);
     return view(*rec);
   }
-  m_metrics->cache_misses.inc();
   rec->job = m_next_job++;
   rec->enqueued = rec->submitted;
+  if (m_l2 && mode != CacheMode::refresh) {
+    // Counted as a hit or a miss when the L2 has answered (l2_resolve).
+    // Admitted now (its level must have room), queued once the L2 has missed.
+    if (m_queue.size(priority) + m_l2_lookups.size() >= m_config.queue_capacity_per_level) {
+      m_metrics->rejected.with({std::string(priority_name(priority))}).inc();
+      m_metrics->rejected_all.fetch_add(1, std::memory_order_relaxed);
+      return std::unexpected(QueueFull{priority, estimate_retry_after(priority)});
+    }
+    m_queued.emplace(rec->job, rec);
+    m_inflight[rec->key.str()] = rec;
+    m_records.emplace(rec->id, rec);
+    m_l2_lookups.push_back(rec);
+    m_l2_cv.notify_one();
+    return view(*rec);
+  }
+  m_metrics->cache_misses.inc();
   if (!m_queue.push(rec->job, priority, rec->submitted)) {
     m_metrics->rejected.with({std::string(priority_name(priority))}).inc();
     m_metrics->rejected_all.fetch_add(1, std::memory_order_relaxed);
@@ -340,6 +328,7 @@ void Pipeline::stop() {
   }
   m_dispatch_cv.notify_all();
   m_work_cv.notify_all();
+  m_l2_cv.notify_all();
   for (auto& f : notify) {
     f();
   }
@@ -381,6 +370,9 @@ int Pipeline::active_workers() const {
 
 void Pipeline::dispatcher_loop() {
   std::unique_lock lock(m_mutex);
+  // A grant from a remote limiter, asked for without the lock, whose request was no longer
+  // at the head when the answer came: the next head uses it (a grant is for one attempt).
+  std::optional<Grant> carried;
   while (!m_stopping) {
     const int idle = m_active_workers - m_busy_workers - static_cast<int>(m_work.size());
     if (idle <= 0 || m_queue.empty()) {
@@ -397,7 +389,25 @@ void Pipeline::dispatcher_loop() {
         continue;
       }
       ProviderRequest probe{rec->sub.type, rec->model, rec->sub.subject, rec->sub.sender, rec->sub.content};
-      const Grant g = m_limiter->try_acquire(m_provider->estimate_cost(probe));
+      Grant g;
+      if (carried) {
+        g = *carried;
+        carried.reset();
+      } else if (m_limiter->remote()) {
+        const double estimate = m_provider->estimate_cost(probe);
+        lock.unlock();
+        g = m_limiter->try_acquire(estimate);
+        lock.lock();
+        const auto head = m_queue.peek(m_clock.steady_now());
+        if (m_stopping || !head || head->job != entry->job) {
+          if (g.granted) {
+            carried = g;
+          }
+          continue;
+        }
+      } else {
+        g = m_limiter->try_acquire(m_provider->estimate_cost(probe));
+      }
       if (g.impossible) {
         m_queue.pop(now);
         m_queued.erase(rec->job);
@@ -440,6 +450,14 @@ void Pipeline::dispatcher_loop() {
     m_work.push_back(std::make_unique<Work>(Work{rec, reservation}));
     // All: parked workers (index >= active) would swallow a notify_one.
     m_work_cv.notify_all();
+  }
+  release_carried(carried);
+}
+
+void Pipeline::release_carried(std::optional<Grant>& carried) {
+  if (carried) {
+    m_limiter->reconcile(carried->reservation, 0);
+    carried.reset();
   }
 }
 
@@ -500,6 +518,11 @@ void Pipeline::finish_attempt(const std::shared_ptr<Record>& rec, std::uint64_t 
     m_metrics->cost.add(outcome->cost_usd);
     if (rec->sub.cache != CacheMode::no_store) {
       m_cache->put(rec->key, result_json, m_config.cache_ttl);
+      if (m_l2) {
+        std::lock_guard lock(m_mutex);
+        m_l2_writes.emplace_back(rec->key.str(), result_json);
+        m_l2_cv.notify_one();
+      }
     }
   } else {
     m_metrics->upstream
@@ -564,7 +587,8 @@ void Pipeline::complete(const std::shared_ptr<Record>& rec, Status status,
       notify.emplace_back([f = std::move(fn), v = view(r)]() mutable { f(std::move(v)); });
     }
     r.waiters.clear();
-    if (m_on_final && st != Status::cancelled) {
+    // Cache hits are not reported (the contract of on_final), L2 hits included.
+    if (m_on_final && st != Status::cancelled && !r.cached) {
       notify.emplace_back([this, v = view(r)] { m_on_final(v); });
     }
   };
@@ -592,7 +616,9 @@ void Pipeline::complete(const std::shared_ptr<Record>& rec, Status status,
 }
 
 void Pipeline::observe_final(const Record& r) {
-  const std::size_t outcome = r.status == Status::completed ? (r.coalesced ? 1 : 2)
+  const std::size_t outcome = r.status == Status::completed ? (r.cached      ? 0
+                                                               : r.coalesced ? 1
+                                                                             : 2)
                               : r.status == Status::failed  ? 3
                                                             : 4;
   m_metrics->outcome(r.sub, outcome).inc();

@@ -26,6 +26,7 @@
 #include "ai/provider.hpp"
 #include "ai/queue.hpp"
 #include "ai/retry.hpp"
+#include "ai/shared_cache.hpp"
 #include "ai/types.hpp"
 #include "metrics/registry.hpp"
 #include "util/timer_queue.hpp"
@@ -151,6 +152,15 @@ public:
   /// it before the first submission.
   void on_final(std::function<void(const RecordView&)> fn) { m_on_final = std::move(fn); }
 
+  /// Puts a shared L2 (ai/shared_cache.hpp) behind the L1 and starts its thread. Call it
+  /// once, before the first submission.
+  void set_shared_cache(std::unique_ptr<SharedCache> l2);
+  /// L2 lookups since start: hits, misses, and lookups that failed (the L2 was down).
+  struct L2Stats {
+    std::uint64_t hits = 0, misses = 0, errors = 0, stores = 0;
+  };
+  [[nodiscard]] L2Stats l2_stats() const;
+
   enum class CancelResult { cancelled, not_found, too_late };
   /// Cancels a queued request (or one waiting to retry).
   CancelResult cancel(const std::string& id);
@@ -162,6 +172,8 @@ public:
   [[nodiscard]] const Provider& provider() const { return *m_provider; }
   [[nodiscard]] LimiterSnapshot limits() const { return m_limiter->snapshot(); }
   [[nodiscard]] CacheStats cache_stats() const { return m_cache->stats(); }
+  /// The L1 itself, for the admin endpoints (serve/cache_routes.cpp). Thread-safe like any CacheStore.
+  [[nodiscard]] CacheStore& cache() { return *m_cache; }
   [[nodiscard]] BreakerState breaker_state() const { return m_breaker.state(); }
   /// Requests queued at each level.
   [[nodiscard]] std::array<std::size_t, k_priority_count> queue_depths() const;
@@ -178,6 +190,11 @@ private:
   struct Metrics;
 
   void dispatcher_loop();
+  void release_carried(std::optional<Grant>& carried);
+  void l2_loop();
+  void report_counters();
+  void l2_resolve(const std::vector<std::shared_ptr<Record>>& batch,
+                  const Expected<std::vector<std::optional<std::string>>>& found);
   void worker_loop(int index);
   void finish_attempt(const std::shared_ptr<Record>& rec, std::uint64_t reservation,
                       std::expected<ProviderResult, AttemptError> outcome, std::chrono::nanoseconds took);
@@ -230,6 +247,14 @@ private:
   bool m_stopping = false;
   std::vector<std::thread> m_workers;
   std::thread m_dispatcher;
+  // The L2 stage (pipeline_l2.cpp): lookups and write-backs under m_mutex, done by m_l2_thread.
+  std::unique_ptr<SharedCache> m_l2;
+  std::condition_variable m_l2_cv;
+  std::vector<std::shared_ptr<Record>> m_l2_lookups;
+  std::vector<std::pair<std::string, std::string>> m_l2_writes;
+  L2Stats m_l2_stats;
+  SharedCacheCounters m_reported; ///< what report_counters() has added to the L2's totals
+  std::thread m_l2_thread;
   util::TimerQueue m_timers;
 };
 

@@ -14,7 +14,8 @@ namespace mp::redis {
 namespace {
 
 timeval to_timeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+  return timeval{static_cast<time_t>(ms.count() / 1000),
+                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
 struct Argv {
@@ -37,25 +38,20 @@ std::shared_ptr<redisReply> own(redisReply* r) {
 
 } // namespace
 
-Reply::Reply(redisReply* owned) : m_root(own(owned)), m_node(owned) {}
+Reply::Reply(redisReply* owned) : m_root(own(owned)), m_node(owned) {
+}
 
 Reply::Type Reply::type() const {
   if (m_node == nullptr) {
     return Type::nil;
   }
   switch (m_node->type) {
-  case REDIS_REPLY_STRING:
-    return Type::string;
-  case REDIS_REPLY_ARRAY:
-    return Type::array;
-  case REDIS_REPLY_INTEGER:
-    return Type::integer;
-  case REDIS_REPLY_STATUS:
-    return Type::status;
-  case REDIS_REPLY_ERROR:
-    return Type::error;
-  default:
-    return Type::nil;
+  case REDIS_REPLY_STRING: return Type::string;
+  case REDIS_REPLY_ARRAY: return Type::array;
+  case REDIS_REPLY_INTEGER: return Type::integer;
+  case REDIS_REPLY_STATUS: return Type::status;
+  case REDIS_REPLY_ERROR: return Type::error;
+  default: return Type::nil;
   }
 }
 
@@ -81,7 +77,7 @@ Reply Reply::at(std::size_t i) const {
 Script::Script(std::string src) : source(std::move(src)) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(source.data()), source.size(), digest);
-  sha1.reserve(2 * SHA_DIGEST_LENGTH);
+  sha1.reserve(std::size_t{2} * SHA_DIGEST_LENGTH);
   for (unsigned char b : digest) {
     sha1 += fmt::format("{:02x}", b);
   }
@@ -100,12 +96,14 @@ Expected<Connection> Connection::open(const RedisUrl& url, ConnectOptions opts) 
   redisEnableKeepAlive(ctx);
   Connection c(ctx, url);
   if (!url.password.empty()) {
-    auto r = url.user.empty() ? c.command({"AUTH", url.password}) : c.command({"AUTH", url.user, url.password});
+    auto r =
+        url.user.empty() ? c.command({"AUTH", url.password}) : c.command({"AUTH", url.user, url.password});
     if (!r) {
       return std::unexpected(r.error());
     }
     if (r->is_error()) {
-      return fail(Errc::config, fmt::format("Redis {}: AUTH refused: {}", url.redacted(), r->str()), "redis.url");
+      return fail(Errc::config, fmt::format("Redis {}: AUTH refused: {}", url.redacted(), r->str()),
+                  "redis.url");
     }
   }
   if (url.db != 0) {
@@ -115,14 +113,16 @@ Expected<Connection> Connection::open(const RedisUrl& url, ConnectOptions opts) 
       return std::unexpected(r.error());
     }
     if (r->is_error()) {
-      return fail(Errc::config, fmt::format("Redis {}: SELECT {}: {}", url.redacted(), db, r->str()), "redis.url");
+      return fail(Errc::config, fmt::format("Redis {}: SELECT {}: {}", url.redacted(), db, r->str()),
+                  "redis.url");
     }
   }
   return c;
 }
 
 Connection::Connection(Connection&& o) noexcept
-    : m_ctx(std::exchange(o.m_ctx, nullptr)), m_url(std::move(o.m_url)), m_broken(o.m_broken) {}
+    : m_ctx(std::exchange(o.m_ctx, nullptr)), m_url(std::move(o.m_url)), m_broken(o.m_broken) {
+}
 
 Connection& Connection::operator=(Connection&& o) noexcept {
   if (this != &o) {
@@ -145,7 +145,8 @@ Connection::~Connection() {
 Error Connection::io_error(std::string_view what) {
   m_broken = true;
   return Error{Errc::unavailable,
-               fmt::format("Redis {}: {}: {}", m_url.redacted(), what, m_ctx && m_ctx->errstr[0] ? m_ctx->errstr : "lost"),
+               fmt::format("Redis {}: {}: {}", m_url.redacted(), what,
+                           m_ctx && m_ctx->errstr[0] ? m_ctx->errstr : "lost"),
                "redis.url"};
 }
 
@@ -161,7 +162,8 @@ Expected<Reply> Connection::command(const std::vector<std::string_view>& argv) {
   return Reply(r);
 }
 
-Expected<std::vector<Reply>> Connection::pipeline(const std::vector<std::vector<std::string_view>>& commands) {
+Expected<std::vector<Reply>>
+Connection::pipeline(const std::vector<std::vector<std::string_view>>& commands) {
   if (m_broken || m_ctx == nullptr) {
     return std::unexpected(io_error("connection broken"));
   }
@@ -247,7 +249,8 @@ Expected<Reply> checked(Expected<Reply> r) {
 }
 
 Pool::Pool(RedisUrl url, std::size_t max_idle, ConnectOptions opts)
-    : m_url(std::move(url)), m_opts(opts), m_max_idle(max_idle) {}
+    : m_url(std::move(url)), m_opts(opts), m_max_idle(max_idle) {
+}
 
 Pool::Lease::~Lease() {
   if (m_pool && m_conn && !m_conn->broken()) {
@@ -264,10 +267,11 @@ Expected<Pool::Lease> Pool::acquire() {
       return Lease(*this, std::move(c));
     }
     if (m_backoff.count() > 0 && std::chrono::steady_clock::now() < m_retry_at) {
-      return fail(Errc::unavailable, fmt::format("Redis {}: down, next reconnect in {} ms", m_url.redacted(),
-                                                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                     m_retry_at - std::chrono::steady_clock::now())
-                                                     .count()),
+      return fail(Errc::unavailable,
+                  fmt::format("Redis {}: down, next reconnect in {} ms", m_url.redacted(),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  m_retry_at - std::chrono::steady_clock::now())
+                                  .count()),
                   "redis.url");
     }
   }

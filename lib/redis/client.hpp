@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct redisContext;
@@ -107,7 +108,10 @@ public:
   class Lease {
   public:
     Lease(Pool& pool, Connection c) : m_pool(&pool), m_conn(std::move(c)) {}
-    Lease(Lease&&) = default;
+    // A moved-from lease gives nothing back (an engaged moved-from optional would).
+    Lease(Lease&& o) noexcept : m_pool(std::exchange(o.m_pool, nullptr)), m_conn(std::move(o.m_conn)) {
+      o.m_conn.reset();
+    }
     Lease& operator=(Lease&&) = delete;
     Lease(const Lease&) = delete;
     ~Lease();

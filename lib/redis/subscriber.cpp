@@ -9,7 +9,8 @@
 
 namespace mp::redis {
 
-Subscriber::Subscriber(RedisUrl url, std::vector<std::string> patterns, Handler on_message, StateHandler on_state)
+Subscriber::Subscriber(RedisUrl url, std::vector<std::string> patterns, Handler on_message,
+                       StateHandler on_state)
     : m_url(std::move(url)), m_patterns(std::move(patterns)), m_on_message(std::move(on_message)),
       m_on_state(std::move(on_state)) {
   m_thread = std::thread([this] { run(); });
@@ -55,7 +56,8 @@ bool Subscriber::listen(Connection& c) {
 void Subscriber::run() {
   auto backoff = std::chrono::milliseconds{100};
   while (!m_stop) {
-    auto c = Connection::open(m_url, ConnectOptions{std::chrono::milliseconds{1000}, std::chrono::milliseconds{2000}});
+    auto c = Connection::open(
+        m_url, ConnectOptions{std::chrono::milliseconds{1000}, std::chrono::milliseconds{2000}});
     if (c) {
       backoff = std::chrono::milliseconds{100};
       if (listen(*c) || m_stop) {
@@ -69,7 +71,8 @@ void Subscriber::run() {
       }
     }
     // Sleep the back-off in short steps so a stop is quick.
-    for (auto slept = std::chrono::milliseconds{0}; slept < backoff && !m_stop; slept += std::chrono::milliseconds{50}) {
+    for (auto slept = std::chrono::milliseconds{0}; slept < backoff && !m_stop;
+         slept += std::chrono::milliseconds{50}) {
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
     }
     backoff = std::min(backoff * 2, std::chrono::milliseconds{5000});

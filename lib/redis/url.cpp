@@ -23,7 +23,8 @@ Expected<RedisUrl> parse_url(std::string_view text, std::string_view field) {
     const auto at = text.rfind('@');
     const std::string shown =
         at == std::string_view::npos ? std::string(text) : "redis://***@" + std::string(text.substr(at + 1));
-    return fail(Errc::config, fmt::format("{}: '{}' {} (redis://[user:password@]host:port/db)", field, shown, why),
+    return fail(Errc::config,
+                fmt::format("{}: '{}' {} (redis://[user:password@]host:port/db)", field, shown, why),
                 std::string(field));
   };
   constexpr std::string_view k_scheme = "redis://";

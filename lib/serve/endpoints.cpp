@@ -99,6 +99,11 @@ void Service::add_core_routes() {
   route("GET", "/readyz", Access::open, [this](Call& c) {
     if (draining()) {
       c.reply.json(R"({"status":"draining","checks":{"http":"draining"}})", 503);
+    } else if (redis_pool() && !redis_up()) {
+      // Still serving (from the L1 and this instance's own state): ready, but say so.
+      c.reply.json(R"({"status":"degraded","checks":{"http":"ok","redis":"down"}})");
+    } else if (redis_pool()) {
+      c.reply.json(R"({"status":"ready","checks":{"http":"ok","redis":"ok"}})");
     } else {
       c.reply.json(R"({"status":"ready","checks":{"http":"ok"}})");
     }

@@ -1,7 +1,9 @@
 #include "serve/service.hpp"
 #include "ai/local_provider.hpp"
 #include "ai/openai.hpp"
+#include "serve/cache_routes.hpp"
 #include "serve/monitor_service.hpp"
+#include "serve/redis_state.hpp"
 #include "serve/ws_service.hpp"
 #include "util/clock.hpp"
 
@@ -103,9 +105,13 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
   }
   s->m_ws =
       std::make_unique<WsService>(cfg, s->m_keys, s->m_registry, *s->m_server, util::SystemClock::instance());
+  if (s->m_redis) {
+    s->m_ws->use_redis(s->m_redis->url(), cfg.redis); // topics shared by every instance
+  }
   s->add_core_routes();
   s->add_ai_routes();
   s->add_ws_routes();
+  add_cache_routes(*s);
   if (auto ok = s->add_monitor_routes(); !ok) {
     return std::unexpected(ok.error());
   }
@@ -148,6 +154,10 @@ const Service::Series& Service::series_for(std::uint32_t route, std::uint32_t me
                                                                                    std::memory_order_release);
   }
   return *slot;
+}
+
+bool Service::redis_up() const {
+  return m_redis_health && m_redis_health->up();
 }
 
 Expected<void> Service::build_pipeline() {
@@ -197,14 +207,42 @@ Expected<void> Service::build_pipeline() {
     pc.models = {"local", "local", "local", "local"};
     provider = std::make_unique<ai::LocalProvider>(clock);
   }
+  auto redis_url = redis::from_config(m_config);
+  if (!redis_url) {
+    return std::unexpected(redis_url.error());
+  }
+  if (*redis_url) {
+    const auto& r = m_config.redis;
+    m_redis =
+        std::make_shared<redis::Pool>(**redis_url, static_cast<std::size_t>(r.pool_size),
+                                      redis::ConnectOptions{std::chrono::milliseconds(r.connect_timeout_ms),
+                                                            std::chrono::milliseconds(r.command_timeout_ms)});
+    m_redis_health = std::make_unique<RedisHealth>(m_redis, m_registry);
+  }
   auto cache = std::make_unique<ai::MemoryCache>(pc.cache_max_bytes, pc.zstd_level, clock);
-  auto limiter = std::make_unique<ai::SlidingWindowLimiter>(
-      ai::LimitConfig{a.rate_limiting.requests_per_minute, a.rate_limiting.requests_per_hour,
-                      a.rate_limiting.cost_limit_per_hour,
-                      std::chrono::milliseconds(a.rate_limiting.window_margin_ms)},
-      clock);
+  const ai::LimitConfig limits{a.rate_limiting.requests_per_minute, a.rate_limiting.requests_per_hour,
+                               a.rate_limiting.cost_limit_per_hour,
+                               std::chrono::milliseconds(a.rate_limiting.window_margin_ms)};
+  std::unique_ptr<ai::Limiter> limiter;
+  if (m_redis) {
+    limiter = std::make_unique<RedisLimiter>(m_redis, limits, clock);
+  } else {
+    limiter = std::make_unique<ai::SlidingWindowLimiter>(limits, clock);
+  }
+  const int zstd_level = pc.zstd_level;
   m_pipeline = std::make_unique<ai::Pipeline>(std::move(pc), std::move(provider), std::move(cache),
                                               std::move(limiter), m_registry, clock);
+  if (m_redis) {
+    m_pipeline->set_shared_cache(std::make_unique<RedisCache>(m_redis, zstd_level));
+    auto& l2 = m_registry.gauge("mp_ai_cache_l2_lookups", "L2 (Redis) lookups since start", {"result"});
+    m_registry.on_collect([this, &l2] {
+      const auto s = m_pipeline->l2_stats();
+      l2.with({"hit"}).set(static_cast<double>(s.hits));
+      l2.with({"miss"}).set(static_cast<double>(s.misses));
+      l2.with({"error"}).set(static_cast<double>(s.errors));
+      l2.with({"store"}).set(static_cast<double>(s.stores));
+    });
+  }
   return {};
 }
 

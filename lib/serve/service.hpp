@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 #include "metrics/registry.hpp"
 #include "net/http.hpp"
+#include "redis/client.hpp"
 #include "serve/router.hpp"
 
 #include <array>
@@ -21,6 +22,7 @@ namespace mp::serve {
 class Service;
 class WsService;
 class MonitorService;
+class RedisHealth;
 
 /// Answers one routed request and records its status and latency. Copyable; the first
 /// send() wins. Thread-safe.
@@ -85,6 +87,10 @@ public:
   [[nodiscard]] std::uint64_t server_errors_total() const { return m_server_errors.load(); }
   [[nodiscard]] std::size_t active_connections() const { return m_server->active_connections(); }
   [[nodiscard]] ai::Pipeline& pipeline() { return *m_pipeline; }
+  /// Redis mode: the pool every shared-state user takes connections from; null when embedded.
+  [[nodiscard]] const std::shared_ptr<redis::Pool>& redis_pool() const { return m_redis; }
+  /// Redis mode and Redis answering its pings.
+  [[nodiscard]] bool redis_up() const;
   [[nodiscard]] const WsService& websocket() const { return *m_ws; }
   /// The performance monitor; null when monitoring.enabled is false.
   [[nodiscard]] MonitorService* monitor() { return m_monitor.get(); }
@@ -118,6 +124,8 @@ private:
   Router m_router;
   std::vector<RouteHandler> m_handlers;
   metrics::Registry m_registry;
+  std::shared_ptr<redis::Pool> m_redis; ///< Redis mode only; outlives everything that uses it
+  std::unique_ptr<RedisHealth> m_redis_health;
   std::unique_ptr<ai::Pipeline> m_pipeline;  ///< before m_server: destroyed after it
   std::unique_ptr<WsService> m_ws;           ///< likewise: connections call it until the end
   std::unique_ptr<MonitorService> m_monitor; ///< stopped after the server: it reads everything above

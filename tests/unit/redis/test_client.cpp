@@ -53,7 +53,8 @@ TEST_CASE("redis URLs: user, password, host, port, db; bad ones name the field",
   CHECK(p->host == "::1");
   CHECK(p->port == 6379);
   CHECK(parse_url("redis://localhost", "x")->db == 0);
-  for (const char* bad : {"http://h", "redis://", "redis://h:0", "redis://h:70000", "redis://h/16", "redis://h/x"}) {
+  for (const char* bad :
+       {"http://h", "redis://", "redis://h:0", "redis://h:70000", "redis://h/16", "redis://h/x"}) {
     auto r = parse_url(bad, "--redis");
     REQUIRE_FALSE(r);
     CHECK(r.error().field == "--redis");
@@ -63,7 +64,7 @@ TEST_CASE("redis URLs: user, password, host, port, db; bad ones name the field",
   CHECK(secret.error().message.find("hunter2") == std::string::npos);
 }
 
-TEST_CASE("commands, binary-safe values, errors as values, pipelines", "[redis]") {
+TEST_CASE("commands, binary-safe values, errors as values, pipelines", "[.redis]") {
   Connection c = connect();
   const std::string value("a\0b\r\nc", 6);
   REQUIRE(checked(c.command({"SET", "mp:test:bin", value})));
@@ -86,7 +87,7 @@ TEST_CASE("commands, binary-safe values, errors as values, pipelines", "[redis]"
   c.command({"DEL", "mp:test:bin", "mp:test:n"});
 }
 
-TEST_CASE("scripts run by EVALSHA and are loaded once on NOSCRIPT", "[redis]") {
+TEST_CASE("scripts run by EVALSHA and are loaded once on NOSCRIPT", "[.redis]") {
   Connection c = connect();
   REQUIRE(c.command({"SCRIPT", "FLUSH"}));
   const Script s("return redis.call('INCRBY', KEYS[1], ARGV[1])");
@@ -100,7 +101,7 @@ TEST_CASE("scripts run by EVALSHA and are loaded once on NOSCRIPT", "[redis]") {
   c.command({"DEL", "mp:test:s"});
 }
 
-TEST_CASE("AUTH with a user and password, SELECT a database, refusals are config errors", "[redis]") {
+TEST_CASE("AUTH with a user and password, SELECT a database, refusals are config errors", "[.redis]") {
   Connection admin = connect();
   REQUIRE(checked(admin.command({"ACL", "SETUSER", "mp-test", "on", ">pa55word", "~*", "+@all"})));
   RedisUrl u = test_redis();
@@ -118,7 +119,7 @@ TEST_CASE("AUTH with a user and password, SELECT a database, refusals are config
   admin.command({"ACL", "DELUSER", "mp-test"});
 }
 
-TEST_CASE("a pool fails fast while Redis is down and recovers", "[redis]") {
+TEST_CASE("a pool fails fast while Redis is down and recovers", "[.redis]") {
   RedisUrl down = test_redis();
   down.port = 1; // nothing listens there
   Pool pool(down);
@@ -137,7 +138,7 @@ TEST_CASE("a pool fails fast while Redis is down and recovers", "[redis]") {
   CHECK_FALSE(up.degraded());
 }
 
-TEST_CASE("a subscriber gets messages on its patterns", "[redis]") {
+TEST_CASE("a subscriber gets messages on its patterns", "[.redis]") {
   std::atomic<int> got{0};
   std::string last;
   std::mutex mu;
