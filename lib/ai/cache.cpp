@@ -86,6 +86,23 @@ CacheKey make_cache_key(analyser::RequestType type, std::string_view model, std:
   return key;
 }
 
+std::optional<CacheKey> parse_cache_key(std::string_view key) {
+  constexpr std::string_view prefix = "mp:cache:v1:";
+  if (!key.starts_with(prefix)) {
+    return std::nullopt;
+  }
+  const std::string_view rest = key.substr(prefix.size());
+  const auto colon = rest.find(':');
+  if (colon == std::string_view::npos || colon + 1 == rest.size()) {
+    return std::nullopt;
+  }
+  const auto type = analyser::parse_request_type(rest.substr(0, colon));
+  if (!type) {
+    return std::nullopt;
+  }
+  return CacheKey{*type, std::string(rest.substr(colon + 1)), std::string(key)};
+}
+
 std::string zstd_compress(std::string_view data, int level) {
   std::string out(ZSTD_compressBound(data.size()), '\0');
   const std::size_t n =
@@ -179,7 +196,8 @@ void MemoryCache::put(const CacheKey& key, std::string_view value, std::chrono::
     drop(std::prev(m_lru.end()));
     ++m_stats.evictions_lru;
   }
-  m_lru.push_front(Entry{k, std::move(stored), compress, m_clock.steady_now() + ttl});
+  const auto now = m_clock.steady_now();
+  m_lru.push_front(Entry{k, std::move(stored), compress, now + ttl, now});
   m_index.emplace(std::move(k), m_lru.begin());
   m_stats.bytes += size;
   m_stats.entries += 1;
@@ -207,6 +225,41 @@ void MemoryCache::clear() {
 CacheStats MemoryCache::stats() const {
   std::lock_guard lock(m_mutex);
   return m_stats;
+}
+
+void MemoryCache::for_each(const std::function<bool(const CacheEntryInfo&)>& fn) const {
+  std::lock_guard lock(m_mutex);
+  const auto now = m_clock.steady_now();
+  for (const Entry& e : m_lru) {
+    if (now >= e.expires) {
+      continue;
+    }
+    const CacheEntryInfo info{e.key, e.stored->size(),
+                              std::chrono::ceil<std::chrono::seconds>(e.expires - now),
+                              std::chrono::floor<std::chrono::seconds>(now - e.created)};
+    if (!fn(info)) {
+      return;
+    }
+  }
+}
+
+std::shared_ptr<const std::string> MemoryCache::peek(std::string_view key) const {
+  std::shared_ptr<const std::string> stored;
+  bool compressed = false;
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_index.find(std::string(key));
+    if (it == m_index.end() || m_clock.steady_now() >= it->second->expires) {
+      return nullptr;
+    }
+    stored = it->second->stored;
+    compressed = it->second->compressed;
+  }
+  if (!compressed) {
+    return stored;
+  }
+  auto value = zstd_decompress(*stored);
+  return value ? std::make_shared<const std::string>(std::move(*value)) : nullptr;
 }
 
 } // namespace mp::ai

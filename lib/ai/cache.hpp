@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,10 @@ struct CacheKey {
 /// The key of an email for a request type, model and prompt version.
 CacheKey make_cache_key(analyser::RequestType type, std::string_view model, std::string_view prompt_version,
                         std::string_view subject, std::string_view sender, std::string_view content);
+
+/// The key `mp:cache:v1:<type>:<digest>` of a known request type, parsed; nullopt for
+/// anything else.
+std::optional<CacheKey> parse_cache_key(std::string_view key);
 
 /// Collapses whitespace runs to one space, unifies line endings, trims the ends.
 std::string normalise_text(std::string_view text);
@@ -66,6 +71,14 @@ public:
   [[nodiscard]] virtual CacheStats stats() const = 0;
 };
 
+/// One live L1 entry, as the admin endpoints list it (serve/cache_routes.cpp).
+struct CacheEntryInfo {
+  std::string_view key;
+  std::size_t bytes = 0; ///< the stored value: its zstd frame when compressed
+  std::chrono::seconds ttl_left{0};
+  std::chrono::seconds age{0}; ///< since it was stored
+};
+
 class MemoryCache final : public CacheStore {
 public:
   MemoryCache(std::size_t max_bytes, int zstd_level, const util::Clock& clock);
@@ -76,12 +89,21 @@ public:
   void clear() override;
   [[nodiscard]] CacheStats stats() const override;
 
+  /// Calls `fn` for each entry that has not expired, most recently used first, until it
+  /// returns false. Holds the cache's lock throughout: `fn` must be quick and must not
+  /// call this cache.
+  void for_each(const std::function<bool(const CacheEntryInfo&)>& fn) const;
+  /// The value under `key` (decompressed), or null; counts no hit or miss and leaves the
+  /// LRU order alone.
+  [[nodiscard]] std::shared_ptr<const std::string> peek(std::string_view key) const;
+
 private:
   struct Entry {
     std::string key;
     std::shared_ptr<const std::string> stored; ///< the value, or its zstd frame
     bool compressed = false;
     util::Clock::SteadyTime expires;
+    util::Clock::SteadyTime created;
   };
   using List = std::list<Entry>;
   void drop(List::iterator it);

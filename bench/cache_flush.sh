@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# mp-cache flush of 1,000,000 keys: seeds N `mp:cache:v1:<type>:<sha256>` keys (a 200-byte
+# value, EX 86400) into a private redis-server on a free loopback port with
+# `redis-cli --pipe`, then times `mp-cache flush --yes` against
+# `redis-cli --scan --pattern 'mp:cache:*' | xargs redis-cli unlink`, reseeding before each.
+# Prints both times and the ratio peer/mp-cache (target >= 3).
+#
+# Usage: bench/cache_flush.sh [--keys 1000000] [--rounds 1] [--build-dir build]
+set -euo pipefail
+
+keys=1000000 rounds=1 build_dir=build
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --keys) keys=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --build-dir) build_dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "cache_flush.sh: unknown flag $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache="$here/$build_dir/tools/mp-cache"
+command -v redis-server >/dev/null || { echo "cache_flush.sh: redis-server missing: run 'make deps'" >&2; exit 3; }
+[ -x "$cache" ] || { echo "cache_flush.sh: $cache missing: run 'make build'" >&2; exit 3; }
+
+work=$(mktemp -d)
+redis_pid=
+cleanup() {
+  if [ -n "$redis_pid" ]; then
+    kill "$redis_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+  --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
+cli() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+for _ in $(seq 50); do [ -s "$work/redis.pid" ] && cli ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+redis_pid=$(cat "$work/redis.pid")
+
+# One RESP file of N SETs, written once and piped in before every timed flush.
+python3 - "$keys" > "$work/seed.resp" <<'PY'
+import hashlib, sys
+n = int(sys.argv[1])
+types = [b"classification", b"summary", b"action_items", b"analysis"]
+value = bytes(range(200))
+out = sys.stdout.buffer
+for i in range(n):
+    key = b"mp:cache:v1:" + types[i % 4] + b":" + hashlib.sha256(str(i).encode()).hexdigest().encode()
+    out.write(b"*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$200\r\n%s\r\n$2\r\nEX\r\n$5\r\n86400\r\n" % (len(key), key, value))
+PY
+
+seed() {
+  cli flushall >/dev/null
+  timeout 300 redis-cli -h 127.0.0.1 -p "$port" --pipe < "$work/seed.resp" >/dev/null
+  local n
+  n=$(cli dbsize)
+  [ "$n" -eq "$keys" ] || { echo "cache_flush.sh: seeded $n keys, wanted $keys" >&2; exit 1; }
+}
+
+timed() { # command...; prints seconds
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@"
+  t1=$(date +%s.%N)
+  python3 -c "print(f'{$t1 - $t0:.3f}')"
+}
+
+mp_flush() { timeout 300 "$cache" --redis "redis://127.0.0.1:$port/0" flush --yes --format json >/dev/null; }
+peer_flush() {
+  timeout 300 bash -c "redis-cli -h 127.0.0.1 -p $port --scan --pattern 'mp:cache:*' | xargs redis-cli -h 127.0.0.1 -p $port unlink >/dev/null"
+}
+
+best_mp= best_peer=
+for r in $(seq "$rounds"); do
+  seed
+  t_mp=$(timed mp_flush)
+  [ "$(cli dbsize)" -eq 0 ] || { echo "cache_flush.sh: mp-cache flush left keys behind" >&2; exit 1; }
+  seed
+  t_peer=$(timed peer_flush)
+  [ "$(cli dbsize)" -eq 0 ] || { echo "cache_flush.sh: the redis-cli pipeline left keys behind" >&2; exit 1; }
+  echo "round $r: mp-cache flush ${t_mp} s, redis-cli --scan | xargs redis-cli unlink ${t_peer} s ($keys keys)"
+  best_mp=$(python3 -c "print(min(float('${best_mp:-inf}'), $t_mp))")
+  best_peer=$(python3 -c "print(min(float('${best_peer:-inf}'), $t_peer))")
+done
+
+ratio=$(python3 -c "print(f'{$best_peer / $best_mp:.2f}')")
+echo "mp-cache flush: ${best_mp} s for $keys keys; redis-cli --scan | xargs redis-cli unlink: ${best_peer} s"
+echo "ratio: ${ratio}x faster (target >= 3)"
