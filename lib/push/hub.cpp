@@ -1,35 +1,10 @@
-#include "push/hub.hpp"
+#include "push/event.hpp"
+#include "push/hub_state.hpp"
 #include "util/json.hpp"
 
-#include <algorithm>
 #include <charconv>
-#include <random>
 
 namespace mp::push {
-
-namespace {
-
-using Steady = util::Clock::SteadyTime;
-
-std::string new_epoch() {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::random_device rd;
-  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) | rd();
-  std::string out(8, '0');
-  for (auto& c : out) {
-    c = k_hex[v & 0xf];
-    v >>= 4;
-  }
-  return out;
-}
-
-void append_uint(std::string& out, std::uint64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-} // namespace
 
 std::optional<int> priority_from_name(std::string_view name) {
   for (std::size_t i = 0; i < k_priorities.size(); ++i) {
@@ -78,80 +53,6 @@ std::optional<Position> parse_position(std::string_view text) {
   return p;
 }
 
-struct Hub::Topic {
-  std::string name;
-  std::string epoch = new_epoch();
-  mutable std::mutex mutex;
-  std::uint64_t seq = 0;
-  struct Stored {
-    std::uint64_t seq;
-    Steady at;
-    net::WsFramePtr frame;
-  };
-  std::deque<Stored> history;
-  Steady last_publish{};
-  std::atomic<std::size_t> subscribers{0};
-  std::vector<std::size_t> per_thread; ///< subscribers on each I/O thread; under `mutex`
-
-  void trim(std::size_t max_size, std::chrono::seconds max_age, Steady now) {
-    while (history.size() > max_size || (!history.empty() && now - history.front().at > max_age)) {
-      history.pop_front();
-    }
-  }
-};
-
-/// One I/O thread's subscribers (touched only on that thread) and its inbox of events
-/// to deliver. The inbox, not one posted task per event, keeps events in publish order:
-/// Asio runs a task a thread posts to itself after tasks other threads post meanwhile.
-struct Hub::Shard {
-  struct Sub {
-    net::WsConnection* conn;
-    std::uint64_t last_seq; ///< the newest event this subscriber has been given (or skipped past)
-  };
-  std::unordered_map<const Topic*, std::vector<Sub>> by_topic;
-  std::unordered_map<const net::WsConnection*, std::vector<std::shared_ptr<Topic>>> by_conn;
-
-  struct Pending {
-    std::shared_ptr<Topic> topic;
-    std::uint64_t seq;
-    net::WsFramePtr frame;
-  };
-  std::mutex inbox_mutex;
-  std::vector<Pending> inbox;
-  bool drain_posted = false; ///< a round is under way or posted; under inbox_mutex
-
-  /// The round being delivered: the inbox as it was, grouped by topic in order, handed
-  /// out a pool of subscribers at a time.
-  struct Batch {
-    std::shared_ptr<Topic> topic;
-    std::vector<std::pair<std::uint64_t, net::WsFramePtr>> events; ///< ascending seq
-  };
-  std::vector<Batch> round;
-  std::size_t round_batch = 0;  ///< the batch being delivered
-  std::size_t round_cursor = 0; ///< its next subscriber
-
-  /// Removes `c` from a topic's subscribers, keeping the order (and the round's place in it).
-  void remove(const Topic* t, const net::WsConnection* c) {
-    auto it = by_topic.find(t);
-    if (it == by_topic.end()) {
-      return;
-    }
-    auto& v = it->second;
-    auto at = std::find_if(v.begin(), v.end(), [&](const Sub& s) { return s.conn == c; });
-    if (at == v.end()) {
-      return;
-    }
-    const auto index = static_cast<std::size_t>(at - v.begin());
-    if (round_batch < round.size() && round[round_batch].topic.get() == t && index < round_cursor) {
-      --round_cursor;
-    }
-    v.erase(at);
-    if (v.empty()) {
-      by_topic.erase(it);
-    }
-  }
-};
-
 Hub::Hub(HubOptions options, unsigned threads, Post post, const util::Clock& clock)
     : m_options(options), m_post(std::move(post)), m_clock(clock) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
@@ -182,6 +83,7 @@ std::shared_ptr<Hub::Topic> Hub::find_or_create(std::string_view name) {
   }
   auto t = std::make_shared<Topic>();
   t->name = std::string(name);
+  t->stale = m_remote != nullptr && !m_live.load();
   t->per_thread.assign(m_shards.size(), 0);
   m_topics.emplace(t->name, t);
   return t;
@@ -197,36 +99,18 @@ Published Hub::publish(std::string_view topic, std::string_view type, std::strin
   auto t = find_or_create(topic);
   priority = std::clamp(priority, 0, static_cast<int>(k_priorities.size()) - 1);
   const Steady now = m_clock.steady_now();
-  const double ts = util::to_unix_seconds(m_clock.wall_now());
+  const auto parts =
+      event_parts(t->name, type, priority, util::to_unix_seconds(m_clock.wall_now()), data_json);
   Published out;
   out.topic = t->name;
   std::lock_guard lock(t->mutex);
+  if (t->external) {
+    // The remote cannot number it (unreachable): this process's own epoch takes over,
+    // so nobody mistakes these sequence numbers for the remote's.
+    switch_epoch(t, random_id(), false, 0);
+  }
   const std::uint64_t seq = ++t->seq;
-  // {"id","type","topic","epoch","seq","priority","ts","data"}, encoded once for everyone.
-  std::string json;
-  json.reserve(160 + data_json.size() + type.size());
-  json += R"({"id":")";
-  json += t->epoch;
-  json += ':';
-  append_uint(json, seq);
-  json += R"(","type":)";
-  json += util::json_quote(type);
-  json += R"(,"topic":)";
-  json += util::json_quote(t->name);
-  json += R"(,"epoch":")";
-  json += t->epoch;
-  json += R"(","seq":)";
-  append_uint(json, seq);
-  json += R"(,"priority":")";
-  json += k_priorities[static_cast<std::size_t>(priority)];
-  json += R"(","ts":)";
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ts, std::chars_format::fixed, 6);
-  json.append(buf, end);
-  json += R"(,"data":)";
-  json += data_json;
-  json += '}';
-  auto frame = net::make_ws_text(json, priority, true, t->name, now);
+  auto frame = net::make_ws_text(join_event(parts, t->epoch, seq), priority, true, t->name, now);
   t->history.push_back({seq, now, frame});
   t->last_publish = now;
   t->trim(m_options.history_size, m_options.history_max_age, now);
@@ -234,20 +118,24 @@ Published Hub::publish(std::string_view topic, std::string_view type, std::strin
   out.epoch = t->epoch;
   out.seq = seq;
   out.subscribers = t->subscribers.load(std::memory_order_relaxed);
-  // Under the topic's lock: each thread's inbox gets this topic's events in order.
+  enqueue(t, Event{Event::Kind::event, t->gen, seq, std::move(frame)});
+  return out;
+}
+
+// Under the topic's lock: each thread's inbox gets this topic's events in order.
+void Hub::enqueue(const std::shared_ptr<Topic>& t, Event e) {
   for (unsigned i = 0; i < t->per_thread.size(); ++i) {
     if (t->per_thread[i] == 0) {
       continue;
     }
     Shard& shard = *m_shards[i];
     std::lock_guard inbox_lock(shard.inbox_mutex);
-    shard.inbox.push_back({t, seq, frame});
+    shard.inbox.push_back({t, e});
     if (!shard.drain_posted) {
       shard.drain_posted = true;
       m_post(i, [this, i] { deliver(i); });
     }
   }
-  return out;
 }
 
 // A round delivers what the inbox held, `pool_size` subscribers per task: between two
@@ -275,7 +163,7 @@ void Hub::deliver(unsigned thread) {
         shard.round.push_back({e.topic, {}});
         batch = std::prev(shard.round.end());
       }
-      batch->events.emplace_back(e.seq, std::move(e.frame));
+      batch->events.push_back(std::move(e.event));
     }
     shard.round_batch = 0;
     shard.round_cursor = 0;
@@ -290,11 +178,8 @@ void Hub::deliver(unsigned thread) {
       while (budget > 0 && shard.round_cursor < n) {
         auto& sub = it->second[shard.round_cursor++];
         --budget;
-        for (const auto& [seq, frame] : batch.events) {
-          if (seq > sub.last_seq) { // a resume may have replayed it already
-            sub.last_seq = seq;
-            sub.conn->send(frame);
-          }
+        for (const auto& e : batch.events) {
+          Shard::offer(sub, e);
         }
       }
       if (shard.round_cursor >= n) {
@@ -304,6 +189,30 @@ void Hub::deliver(unsigned thread) {
     }
   }
   m_post(thread, [this, thread] { deliver(thread); }); // the rest, or the next round
+}
+
+std::uint64_t Hub::replay_locked(Topic& t, const Position& since, std::vector<net::WsFramePtr>& out) {
+  // Same epoch: events after since.seq are owed; those older than the history are lost.
+  // Another epoch (the server restarted): all of this one is owed.
+  const bool same_epoch = since.epoch == t.epoch;
+  const std::uint64_t after = same_epoch ? std::min(since.seq, t.seq) : 0;
+  const std::uint64_t first = t.history.empty() ? t.seq + 1 : t.history.front().seq;
+  if (!same_epoch || after + 1 < first) {
+    out.push_back(net::make_ws_text(
+        gap_notice(t.name, t.epoch, after + 1, first - 1, same_epoch ? "history_expired" : "epoch_changed"),
+        -1, false));
+  }
+  for (const auto& s : t.history) {
+    if (s.seq > after) {
+      // A copy without its publish time: a replay is not a delivery-latency sample.
+      auto copy = std::make_shared<net::WsFrame>(*s.frame);
+      copy->published = {};
+      out.push_back(std::move(copy));
+    }
+  }
+  // A client may be ahead of this instance (it saw an event on another one that is
+  // still on its way here): it is not given that event twice.
+  return same_epoch ? std::max(since.seq, t.seq) : t.seq;
 }
 
 std::vector<net::WsFramePtr> Hub::subscribe(net::WsConnection& c, std::string_view topic,
@@ -317,36 +226,23 @@ std::vector<net::WsFramePtr> Hub::subscribe(net::WsConnection& c, std::string_vi
   }
   std::vector<net::WsFramePtr> replay;
   std::uint64_t last = 0;
+  std::uint64_t gen = 0;
+  bool remote = false;
   {
     std::lock_guard lock(t->mutex);
     const Steady now = m_clock.steady_now();
     t->trim(m_options.history_size, m_options.history_max_age, now);
     last = t->seq;
+    gen = t->gen;
     if (since) {
-      // Same epoch: events after since->seq are owed; those older than the history are
-      // lost. Another epoch (the server restarted): all of this one is owed.
       const bool same_epoch = since->epoch == t->epoch;
-      const std::uint64_t after = same_epoch ? std::min(since->seq, t->seq) : 0;
       const std::uint64_t first = t->history.empty() ? t->seq + 1 : t->history.front().seq;
-      if (!same_epoch || after + 1 < first) {
-        std::string gap = R"({"type":"gap","topic":)";
-        gap += util::json_quote(t->name);
-        gap += R"(,"epoch":")";
-        gap += t->epoch;
-        gap += R"(","from_seq":)";
-        append_uint(gap, after + 1);
-        gap += R"(,"to_seq":)";
-        append_uint(gap, first - 1);
-        gap += same_epoch ? R"(,"reason":"history_expired"})" : R"(,"reason":"epoch_changed"})";
-        replay.push_back(net::make_ws_text(gap, -1, false));
-      }
-      for (const auto& s : t->history) {
-        if (s.seq > after) {
-          // A copy without its publish time: a replay is not a delivery-latency sample.
-          auto copy = std::make_shared<net::WsFrame>(*s.frame);
-          copy->published = {};
-          replay.push_back(std::move(copy));
-        }
+      const bool covered = same_epoch && !t->stale && since->seq >= first - 1;
+      // The remote knows more unless the epoch is this process's own or the local
+      // history is current and reaches back far enough.
+      remote = m_remote != nullptr && !(same_epoch && !t->external) && !covered;
+      if (!remote) {
+        last = replay_locked(*t, *since, replay);
       }
     }
     if (existing == subs.end()) {
@@ -354,13 +250,37 @@ std::vector<net::WsFramePtr> Hub::subscribe(net::WsConnection& c, std::string_vi
       t->subscribers.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  std::unique_ptr<Shard::Hold> hold;
+  const std::uint64_t token = remote ? m_next_token.fetch_add(1) : 0;
+  if (remote) {
+    hold = std::make_unique<Shard::Hold>(Shard::Hold{token, {}});
+  }
   if (existing == subs.end()) {
-    subs.push_back({&c, last});
+    subs.push_back({&c, last, gen, std::move(hold)});
     shard.by_conn[&c].push_back(t);
   } else {
     existing->last_seq = last;
+    existing->gen = gen;
+    if (remote) {
+      existing->hold = std::move(hold);
+    }
+  }
+  if (remote) {
+    // The answer comes back to this connection's thread; the connection may be gone by
+    // then (the token finds nothing).
+    m_remote->fetch(t->name, *since, [this, thread = c.thread(), t, token, pos = *since](auto range) {
+      m_post(thread, [this, thread, t, token, pos, range = std::move(range)]() mutable {
+        finish_resume(thread, t, token, pos, std::move(range));
+      });
+    });
   }
   return replay;
+}
+
+std::size_t Hub::subscribers(std::string_view topic) const {
+  std::lock_guard lock(m_topics_mutex);
+  auto it = m_topics.find(std::string(topic));
+  return it == m_topics.end() ? 0 : it->second->subscribers.load(std::memory_order_relaxed);
 }
 
 bool Hub::unsubscribe(net::WsConnection& c, std::string_view topic) {

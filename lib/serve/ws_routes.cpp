@@ -65,6 +65,7 @@ WsService::WsService(const config::Config& cfg, const auth::KeyStore& keys, metr
                            static_cast<std::size_t>(cfg.websocket.max_connections_per_pool)},
           server.threads(),
           [&server](unsigned t, std::function<void()> fn) { server.post(t, std::move(fn)); }, clock),
+      m_registry(registry),
       m_disconnects(
           registry.counter("mp_ws_disconnects_total", "WebSocket connections ended, by reason", {"reason"})),
       m_rejected(
@@ -107,6 +108,67 @@ WsService::WsService(const config::Config& cfg, const auth::KeyStore& keys, metr
     slow.set(m_counters.slow_closes.load());
     queued.set(static_cast<double>(m_counters.queued_bytes.load()));
   });
+  // The fan-out's threads post to the I/O threads: they stop while the server still runs.
+  server.on_drain([this] {
+    if (m_fanout) {
+      m_fanout->stop();
+    }
+  });
+}
+
+void WsService::use_redis(const redis::RedisUrl& url, const config::RedisConfig& rc) {
+  push::FanoutOptions o;
+  o.history_size = static_cast<std::size_t>(m_cfg.history_size);
+  o.history_max_age = std::chrono::seconds(m_cfg.history_max_age_seconds);
+  o.connect = redis::ConnectOptions{std::chrono::milliseconds(rc.connect_timeout_ms),
+                                    std::chrono::milliseconds(rc.command_timeout_ms)};
+  m_fanout = std::make_unique<push::RedisFanout>(m_hub, url, o);
+  auto& r = m_registry;
+  auto& published =
+      r.counter("mp_ws_redis_published_total", "WebSocket events numbered and fanned out by Redis").with({});
+  auto& received = r.counter("mp_ws_redis_received_total",
+                             "WebSocket events received from Redis (every instance's, this one's too)")
+                       .with({});
+  auto& local = r.counter("mp_ws_redis_local_total",
+                          "WebSocket events published on this instance only, under a local epoch, because "
+                          "Redis failed")
+                    .with({});
+  auto& resumes =
+      r.counter("mp_ws_redis_resumes_total", "WebSocket resumes answered from the Redis stream").with({});
+  auto& errors = r.counter("mp_ws_redis_errors_total", "WebSocket fan-out failures, by operation", {"op"});
+  auto& connected =
+      r.gauge("mp_ws_redis_connected", "1 while the WebSocket fan-out's Redis subscription is live").with({});
+  auto& queued =
+      r.gauge("mp_ws_redis_queued", "WebSocket publishes and resumes waiting for the Redis thread").with({});
+  std::vector<metrics::Counter*> by_op;
+  for (auto op : push::FanoutCounters::k_error_ops) {
+    by_op.push_back(&errors.with({op}));
+  }
+  const push::FanoutCounters& c = m_fanout->counters();
+  r.on_collect([&c, &published, &received, &local, &resumes, &connected, &queued, by_op] {
+    published.set(c.published.load());
+    received.set(c.received.load());
+    local.set(c.local.load());
+    resumes.set(c.resumes.load());
+    connected.set(c.connected.load() ? 1 : 0);
+    queued.set(static_cast<double>(c.queued.load()));
+    for (std::size_t i = 0; i < by_op.size(); ++i) {
+      by_op[i]->set(c.errors[i].load());
+    }
+  });
+}
+
+void WsService::publish_event(std::string topic, std::string_view type, std::string_view data_json,
+                              int priority, PublishDone done) {
+  m_published.inc();
+  if (m_fanout) {
+    m_fanout->publish(std::move(topic), type, data_json, priority, std::move(done));
+    return;
+  }
+  auto p = m_hub.publish(topic, type, data_json, priority);
+  if (done) {
+    done(std::move(p));
+  }
 }
 
 std::string_view WsService::topic_refusal(std::string_view topic, std::string_view user) const {
@@ -387,13 +449,13 @@ void WsService::on_close(net::WsConnection& c, std::string_view reason) {
   m_disconnects.with({reason}).inc();
 }
 
-std::expected<push::Published, ApiError> WsService::broadcast(std::string_view body) {
+std::optional<ApiError> WsService::broadcast(std::string_view body, PublishDone done) {
   auto bad = [](std::string field, std::string message) {
-    return std::unexpected(ApiError{400, "invalid_request", std::move(message), std::move(field)});
+    return std::optional(ApiError{400, "invalid_request", std::move(message), std::move(field)});
   };
   auto doc = util::parse_json_scratch(body);
   if (!doc) {
-    return std::unexpected(ApiError{400, "invalid_json", doc.error().message, "body"});
+    return ApiError{400, "invalid_json", doc.error().message, "body"};
   }
   const rapidjson::Value& v = **doc;
   if (!v.IsObject()) {
@@ -438,16 +500,14 @@ std::expected<push::Published, ApiError> WsService::broadcast(std::string_view b
   }
   const auto data = v.FindMember("data");
   const std::string data_json = data == v.MemberEnd() ? "{}" : util::to_json(data->value);
-  m_published.inc();
-  return m_hub.publish(target, *type, data_json, priority);
+  publish_event(std::move(target), *type, data_json, priority, std::move(done));
+  return std::nullopt;
 }
 
 void WsService::publish_record(const std::string& record_json, const std::string& owner, int priority) {
-  m_hub.publish("email_updates", "email_processed", record_json, priority);
-  m_published.inc();
+  publish_event("email_updates", "email_processed", record_json, priority, {});
   if (push::valid_user_id(owner)) {
-    m_hub.publish("user:" + owner, "email_processed", record_json, priority);
-    m_published.inc();
+    publish_event("user:" + owner, "email_processed", record_json, priority, {});
   }
 }
 
@@ -485,13 +545,18 @@ void Service::add_ws_routes() {
       c.reply.error(e->status, e->code, e->message, e->field);
       return;
     }
-    auto p = m_ws->broadcast(c.request.body());
-    if (!p) {
-      c.reply.error(p.error().status, p.error().code, p.error().message, p.error().field);
-      return;
-    }
-    c.reply.json(fmt::format(R"({{"topic":{},"id":"{}:{}","epoch":"{}","seq":{},"subscribers":{}}})",
+    // Answered when the event is numbered: at once, or from the Redis thread.
+    auto error = m_ws->broadcast(c.request.body(), [reply = c.reply](std::optional<push::Published> p) {
+      if (!p) {
+        reply.error(503, "unavailable", "too many WebSocket events waiting for Redis; retry later");
+        return;
+      }
+      reply.json(fmt::format(R"({{"topic":{},"id":"{}:{}","epoch":"{}","seq":{},"subscribers":{}}})",
                              util::json_quote(p->topic), p->epoch, p->seq, p->epoch, p->seq, p->subscribers));
+    });
+    if (error) {
+      c.reply.error(error->status, error->code, error->message, error->field);
+    }
   });
   m_pipeline->on_final([this](const ai::RecordView& v) {
     m_ws->publish_record(v.to_json(), v.owner, static_cast<int>(v.priority));

@@ -9,6 +9,8 @@
 #include "net/http.hpp"
 #include "net/websocket.hpp"
 #include "push/hub.hpp"
+#include "push/redis_fanout.hpp"
+#include "redis/url.hpp"
 #include "serve/ai_request.hpp"
 #include "util/json.hpp"
 
@@ -25,14 +27,21 @@ public:
 
   /// Answers an upgrade request: 101 with the connection's state, or a JSON error.
   net::Response accept(const net::Request& req, bool draining);
-  /// POST /api/ws/broadcast.
-  std::expected<push::Published, ApiError> broadcast(std::string_view body);
+  /// Where a publish went; nullopt when it was refused (the Redis queue is full).
+  using PublishDone = std::function<void(std::optional<push::Published>)>;
+
+  /// From now on topics are shared with every instance on this Redis (push/redis_fanout.hpp),
+  /// with mp_ws_redis_* metrics. Call once, before the server runs.
+  void use_redis(const redis::RedisUrl& url, const config::RedisConfig& rc);
+  /// POST /api/ws/broadcast: a validation error, or nullopt when it is published and
+  /// `done` will be called (on any thread) with where it went.
+  std::optional<ApiError> broadcast(std::string_view body, PublishDone done);
   /// Publishes a pipeline result as `email_processed`.
   void publish_record(const std::string& record_json, const std::string& owner, int priority);
   /// Publishes an internal event (alerts, metrics) to a public topic.
   void publish(const std::string& topic, const std::string& type, const std::string& data_json,
                int priority) {
-    m_hub.publish(topic, type, data_json, priority);
+    publish_event(topic, type, data_json, priority, {});
   }
   [[nodiscard]] std::int64_t open_connections() const { return m_counters.open.load(); }
   void write_summary(util::JsonWriter& w) const;
@@ -55,6 +64,9 @@ public:
   };
 
 private:
+  /// Through Redis when it is in use, else straight to the hub (`done` then runs here).
+  void publish_event(std::string topic, std::string_view type, std::string_view data_json, int priority,
+                     PublishDone done);
   void send_json(net::WsConnection& c, const std::string& json);
   void send_error(net::WsConnection& c, std::string_view code, std::string_view message, std::string_view op,
                   std::string_view topic, const std::string& ref_json);
@@ -67,6 +79,8 @@ private:
   net::WsCounters m_counters;
   net::WsOptions m_options;
   push::Hub m_hub;
+  metrics::Registry& m_registry;
+  std::unique_ptr<push::RedisFanout> m_fanout; ///< after m_hub: stopped and gone before it
   mutable std::mutex m_users_mutex;
   std::map<std::string, std::int64_t, std::less<>> m_per_user;
   std::int64_t m_total = 0; ///< accepted and not yet closed; under m_users_mutex
