@@ -13,7 +13,7 @@ DEB_BUILD  := cmake ninja-build g++ ccache pkg-config git
 DEB_LIBS   := libboost1.81-dev libcli11-dev libhiredis-dev libsqlite3-dev \
               libcurl4-openssl-dev rapidjson-dev libspdlog-dev libfmt-dev catch2 \
               libtomlplusplus-dev libzstd-dev libssl-dev
-DEB_TEST   := redis-server prometheus python3 python3-websockets curl
+DEB_TEST   := redis-server prometheus python3 python3-websockets curl nginx-light
 # npm is not listed: Debian's npm package conflicts with NodeSource's nodejs, which bundles
 # its own npm; bench-deps installs Debian's only when no npm is on the PATH.
 DEB_BENCH  := wrk nginx-light nodejs
@@ -66,6 +66,9 @@ bench: build
 	bench/monitor_store.sh --build-dir $(BUILD_DIR)
 	bench/monitor_overhead.sh --build-dir $(BUILD_DIR)
 	bench/generator.sh --build-dir $(BUILD_DIR)
+	bench/cache_flush.sh --build-dir $(BUILD_DIR)
+	bench/l2_hit.sh --build-dir $(BUILD_DIR)
+	bench/limit_overshoot.py --build-dir $(BUILD_DIR)
 
 ## bench-deps: the Node peer of bench/ws_push.sh (npm ci from bench/node/package-lock.json)
 bench-deps: deps
