@@ -13,3 +13,4 @@ complete -c mp-serve -l keys-file -r -F -d 'API keys file, one KEY[:SCOPE[:USER]
 complete -c mp-serve -l insecure -f -d 'Allow a non-loopback bind with no API keys'
 complete -c mp-serve -l provider -r -f -a 'local openai' -d 'AI provider: local|openai (default: local)'
 complete -c mp-serve -l openai-base-url -r -f -d 'OpenAI-compatible API base URL (key from $OPENAI_API_KEY)'
+complete -c mp-serve -l redis -r -f -d 'Redis for state shared with other instances: redis://[user:password@]host:port/db'
