@@ -4,41 +4,26 @@
 
 #include <catch2/catch.hpp>
 
+#include "fake_conn.hpp"
+
 using namespace mp;
 using namespace std::chrono_literals;
 
 namespace {
 
 /// A connection that keeps what it is sent, on "thread" 0.
-class FakeConn final : public net::WsConnection {
-public:
-  void send(const net::WsFramePtr& f) override { frames.push_back(f); }
-  void close(int, std::string_view) override {}
-  [[nodiscard]] std::uint64_t id() const override { return 1; }
-  [[nodiscard]] unsigned thread() const override { return 0; }
-  [[nodiscard]] void* context() const override { return nullptr; }
+using testing::FakeConn;
 
-  /// The JSON payloads received (server frames: 2- or 4-byte header, unmasked).
-  std::vector<std::string> texts() const {
-    std::vector<std::string> out;
-    for (const auto& f : frames) {
-      const auto len = static_cast<unsigned char>(f->bytes[1]);
-      out.push_back(f->bytes.substr(len == 126 ? 4 : 2));
+/// The sequence numbers of the events `c` received, in order.
+std::vector<std::int64_t> seqs(const FakeConn& c) {
+  std::vector<std::int64_t> out;
+  for (const auto& doc : c.docs()) {
+    if (doc.HasMember("seq")) {
+      out.push_back(doc["seq"].GetInt64());
     }
-    return out;
   }
-  std::vector<std::int64_t> seqs() const {
-    std::vector<std::int64_t> out;
-    for (const auto& t : texts()) {
-      auto doc = util::parse_json(t);
-      if (doc->HasMember("seq")) {
-        out.push_back((*doc)["seq"].GetInt64());
-      }
-    }
-    return out;
-  }
-  std::vector<net::WsFramePtr> frames;
-};
+  return out;
+}
 
 struct Fixture;
 void subscribe(Fixture& f, FakeConn& c, std::string_view topic, const std::optional<push::Position>& since);
@@ -79,7 +64,7 @@ TEST_CASE("hub: subscribers get a topic's events in order, others do not", "[pus
     REQUIRE(p.subscribers == 1);
   }
   f.run_posted();
-  REQUIRE(a.seqs() == std::vector<std::int64_t>{1, 2, 3});
+  REQUIRE(seqs(a) == std::vector<std::int64_t>{1, 2, 3});
   REQUIRE(b.frames.empty());
   auto doc = util::parse_json(a.texts()[0]);
   REQUIRE(std::string((*doc)["type"].GetString()) == "task_created");
@@ -100,12 +85,12 @@ TEST_CASE("hub: resume replays what was missed, then live events without duplica
   f.hub.publish("email_updates", "e", "{}", 2);
   FakeConn a;
   subscribe(f, a, "email_updates", push::Position{first.epoch, 1});
-  REQUIRE(a.seqs() == std::vector<std::int64_t>{2, 3});
+  REQUIRE(seqs(a) == std::vector<std::int64_t>{2, 3});
   // An event published before the subscription but delivered after it is not repeated.
   f.run_posted();
   f.hub.publish("email_updates", "e", "{}", 2);
   f.run_posted();
-  REQUIRE(a.seqs() == std::vector<std::int64_t>{2, 3, 4});
+  REQUIRE(seqs(a) == std::vector<std::int64_t>{2, 3, 4});
 }
 
 TEST_CASE("hub: a gap notice when history no longer reaches back, or after a restart", "[push]") {
@@ -123,13 +108,13 @@ TEST_CASE("hub: a gap notice when history no longer reaches back, or after a res
   REQUIRE((*gap)["from_seq"].GetInt() == 4);
   REQUIRE((*gap)["to_seq"].GetInt() == 15);
   REQUIRE(std::string((*gap)["reason"].GetString()) == "history_expired");
-  REQUIRE(a.seqs() == std::vector<std::int64_t>{16, 17, 18, 19, 20});
+  REQUIRE(seqs(a) == std::vector<std::int64_t>{16, 17, 18, 19, 20});
 
   FakeConn b;
   subscribe(f, b, "email_updates", push::Position{"0ther0ep", 7});
   auto other = util::parse_json(b.texts()[0]);
   REQUIRE(std::string((*other)["reason"].GetString()) == "epoch_changed");
-  REQUIRE(b.seqs().size() == 5);
+  REQUIRE(seqs(b).size() == 5);
 
   // History ages out as well as overflowing.
   f.clock.advance(61s);
@@ -202,7 +187,7 @@ TEST_CASE("hub: a round serves a pool at a time, and events published meanwhile 
     t();
   };
   step(); // the first pool of two
-  REQUIRE(conns[0].seqs() == std::vector<std::int64_t>{1});
+  REQUIRE(seqs(conns[0]) == std::vector<std::int64_t>{1});
   REQUIRE(conns[2].frames.empty());
   hub.publish("task_updates", "x", "{}", 2); // lands in the inbox, not in this round
   REQUIRE(posted.size() == 1);
@@ -210,13 +195,13 @@ TEST_CASE("hub: a round serves a pool at a time, and events published meanwhile 
   step();
   step();
   for (std::size_t i = 1; i < conns.size(); ++i) {
-    REQUIRE(conns[i].seqs().front() == 1);
+    REQUIRE(seqs(conns[i]).front() == 1);
   }
   while (!posted.empty()) {
     step();
   }
   for (std::size_t i = 1; i < conns.size(); ++i) {
-    REQUIRE(conns[i].seqs() == std::vector<std::int64_t>{1, 2});
+    REQUIRE(seqs(conns[i]) == std::vector<std::int64_t>{1, 2});
   }
-  REQUIRE(conns[0].seqs() == std::vector<std::int64_t>{1});
+  REQUIRE(seqs(conns[0]) == std::vector<std::int64_t>{1});
 }

@@ -7,38 +7,29 @@
 
 #include <catch2/catch.hpp>
 
+#include "fake_conn.hpp"
+
 using namespace mp;
 using namespace std::chrono_literals;
 
 namespace {
 
-class FakeConn final : public net::WsConnection {
-public:
-  void send(const net::WsFramePtr& f) override { frames.push_back(f); }
-  void close(int, std::string_view) override {}
-  [[nodiscard]] std::uint64_t id() const override { return 1; }
-  [[nodiscard]] unsigned thread() const override { return 0; }
-  [[nodiscard]] void* context() const override { return nullptr; }
+using testing::FakeConn;
 
-  /// "seq" for an event, "gap:<reason>:<from>-<to>" for a notice.
-  std::vector<std::string> seen() const {
-    std::vector<std::string> out;
-    for (const auto& f : frames) {
-      const auto len = static_cast<unsigned char>(f->bytes[1]);
-      auto doc = util::parse_json(f->bytes.substr(len == 126 ? 4 : 2));
-      if (doc->HasMember("seq")) {
-        out.push_back(std::string((*doc)["epoch"].GetString()) + ":" +
-                      std::to_string((*doc)["seq"].GetInt64()));
-      } else {
-        out.push_back(std::string("gap:") + (*doc)["reason"].GetString() + ":" + (*doc)["epoch"].GetString() +
-                      ":" + std::to_string((*doc)["from_seq"].GetInt64()) + "-" +
-                      std::to_string((*doc)["to_seq"].GetInt64()));
-      }
+/// "EPOCH:SEQ" for an event, "gap:<reason>:<epoch>:<from>-<to>" for a notice.
+std::vector<std::string> seen(const FakeConn& c) {
+  std::vector<std::string> out;
+  for (const auto& doc : c.docs()) {
+    if (doc.HasMember("seq")) {
+      out.push_back(std::string(doc["epoch"].GetString()) + ":" + std::to_string(doc["seq"].GetInt64()));
+    } else {
+      out.push_back(std::string("gap:") + doc["reason"].GetString() + ":" + doc["epoch"].GetString() + ":" +
+                    std::to_string(doc["from_seq"].GetInt64()) + "-" +
+                    std::to_string(doc["to_seq"].GetInt64()));
     }
-    return out;
   }
-  std::vector<net::WsFramePtr> frames;
-};
+  return out;
+}
 
 /// Remembers what was asked; the test answers.
 class FakeRemote final : public push::RemoteHistory {
@@ -105,7 +96,7 @@ TEST_CASE("hub remote: accepted events keep Redis's numbers, once each; a hole i
   f.accept("R", 2); // the resync and the live feed overlap
   f.accept("R", 5);
   f.run_posted();
-  REQUIRE(a.seen() == Seen{"R:1", "R:2", "gap:history_expired:R:3-4", "R:5"});
+  REQUIRE(seen(a) == Seen{"R:1", "R:2", "gap:history_expired:R:3-4", "R:5"});
   REQUIRE(f.hub.published_total() == 0); // numbered elsewhere
 }
 
@@ -128,23 +119,23 @@ TEST_CASE("hub remote: a resume the local history cannot serve asks the remote; 
   REQUIRE(a.frames.empty());
   f.remote.pending[1](range("R", 1, 2)); // Redis's head was 2 when it answered
   f.run_posted();
-  REQUIRE(a.seen() == Seen{"R:1", "R:2", "R:3"});
+  REQUIRE(seen(a) == Seen{"R:1", "R:2", "R:3"});
   f.accept("R", 4);
   f.run_posted();
-  REQUIRE(a.seen() == Seen{"R:1", "R:2", "R:3", "R:4"});
+  REQUIRE(seen(a) == Seen{"R:1", "R:2", "R:3", "R:4"});
 
   // Covered by a current local history: no round trip.
   FakeConn b;
   f.subscribe(b, push::Position{"R", 2});
   REQUIRE(f.remote.asked.size() == 2);
-  REQUIRE(b.seen() == Seen{"R:3", "R:4"});
+  REQUIRE(seen(b) == Seen{"R:3", "R:4"});
   // A client ahead of this instance (it saw seq 5 elsewhere) does not get it twice.
   FakeConn c;
   f.subscribe(c, push::Position{"R", 5});
   f.accept("R", 5);
   f.accept("R", 6);
   f.run_posted();
-  REQUIRE(c.seen() == Seen{"R:6"});
+  REQUIRE(seen(c) == Seen{"R:6"});
 }
 
 TEST_CASE("hub remote: the remote's gaps, an unknown epoch, and an unavailable remote", "[push]") {
@@ -158,15 +149,15 @@ TEST_CASE("hub remote: the remote's gaps, an unknown epoch, and an unavailable r
   f.remote.pending[1](range("R", 6, 9));
   f.remote.pending[2](std::nullopt);
   f.run_posted();
-  REQUIRE(a.seen() == Seen{"gap:history_expired:R:3-5", "R:6", "R:7", "R:8", "R:9"});
-  REQUIRE(b.seen() == Seen{"gap:epoch_changed:R:1-5", "R:6", "R:7", "R:8", "R:9"});
+  REQUIRE(seen(a) == Seen{"gap:history_expired:R:3-5", "R:6", "R:7", "R:8", "R:9"});
+  REQUIRE(seen(b) == Seen{"gap:epoch_changed:R:1-5", "R:6", "R:7", "R:8", "R:9"});
   // Unavailable: answered from what this instance has (the adopted history of R).
-  REQUIRE(c.seen() == Seen{"gap:history_expired:R:2-5", "R:6", "R:7", "R:8", "R:9"});
+  REQUIRE(seen(c) == Seen{"gap:history_expired:R:2-5", "R:6", "R:7", "R:8", "R:9"});
   // The answers were adopted: the topic is on R at 9 now.
   f.accept("R", 10);
   f.run_posted();
-  REQUIRE(a.seen().back() == "R:10");
-  REQUIRE(b.seen().back() == "R:10");
+  REQUIRE(seen(a).back() == "R:10");
+  REQUIRE(seen(b).back() == "R:10");
 }
 
 TEST_CASE("hub remote: entries older than the history's age are lost", "[push]") {
@@ -177,7 +168,7 @@ TEST_CASE("hub remote: entries older than the history's age are lost", "[push]")
   r.entries[0].ts = 1'700'000'010.0 - 61;
   f.remote.pending[0](r);
   f.run_posted();
-  REQUIRE(a.seen() == Seen{"gap:history_expired:R:1-1", "R:2", "R:3"});
+  REQUIRE(seen(a) == Seen{"gap:history_expired:R:1-1", "R:2", "R:3"});
 }
 
 TEST_CASE("hub remote: Redis away, a local epoch; back, a resync replays or says epoch_changed", "[push]") {
@@ -193,28 +184,28 @@ TEST_CASE("hub remote: Redis away, a local epoch; back, a resync replays or says
   f.hub.set_live(true);
   f.hub.adopt("task_updates", range("R", 2, 3));
   f.run_posted();
-  REQUIRE(a.seen() == Seen{"R:1", "R:2", "R:3"});
+  REQUIRE(seen(a) == Seen{"R:1", "R:2", "R:3"});
   // Redis cannot take a publish: a local epoch, and the subscriber is told.
   f.hub.set_live(false);
   auto p = f.hub.publish("task_updates", "t", "{}", 2);
   REQUIRE(p.epoch != "R");
   REQUIRE(p.seq == 1);
   f.run_posted();
-  REQUIRE(a.seen() == Seen{"R:1", "R:2", "R:3", "gap:epoch_changed:" + p.epoch + ":1-0", p.epoch + ":1"});
+  REQUIRE(seen(a) == Seen{"R:1", "R:2", "R:3", "gap:epoch_changed:" + p.epoch + ":1-0", p.epoch + ":1"});
   // Its own epoch is resumed locally, Redis or not.
   FakeConn b;
   f.subscribe(b, push::Position{p.epoch, 0});
-  REQUIRE(b.seen() == Seen{p.epoch + ":1"});
+  REQUIRE(seen(b) == Seen{p.epoch + ":1"});
   // Redis back (restarted: a new epoch): placed at its head, told, history kept for resumes.
   f.hub.set_live(true);
   f.hub.adopt("task_updates", range("S", 1, 4));
   f.accept("S", 5);
   f.run_posted();
-  REQUIRE(a.seen().size() == 7);
-  REQUIRE(a.seen()[5] == "gap:epoch_changed:S:1-4");
-  REQUIRE(a.seen()[6] == "S:5");
+  REQUIRE(seen(a).size() == 7);
+  REQUIRE(seen(a)[5] == "gap:epoch_changed:S:1-4");
+  REQUIRE(seen(a)[6] == "S:5");
   FakeConn c;
   f.subscribe(c, push::Position{"S", 2});
   REQUIRE(f.remote.asked.empty());
-  REQUIRE(c.seen() == Seen{"S:3", "S:4", "S:5"});
+  REQUIRE(seen(c) == Seen{"S:3", "S:4", "S:5"});
 }

@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "../redis/test_redis.hpp"
+#include "fake_conn.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -14,35 +17,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-redis::RedisUrl test_redis() {
-  const char* dir = std::getenv("MP_REDIS_STATE");
-  REQUIRE(dir != nullptr);
-  std::ifstream f(std::string(dir) + "/port");
-  redis::RedisUrl u;
-  f >> u.port;
-  REQUIRE(u.port > 0);
-  return u;
-}
+using testing::test_redis;
 
-class FakeConn final : public net::WsConnection {
-public:
-  void send(const net::WsFramePtr& f) override { frames.push_back(f); }
-  void close(int, std::string_view) override {}
-  [[nodiscard]] std::uint64_t id() const override { return 1; }
-  [[nodiscard]] unsigned thread() const override { return 0; }
-  [[nodiscard]] void* context() const override { return nullptr; }
-  /// "EPOCH:SEQ" of each event, "gap" for a notice.
-  std::vector<std::string> ids() const {
-    std::vector<std::string> out;
-    for (const auto& f : frames) {
-      const auto len = static_cast<unsigned char>(f->bytes[1]);
-      auto doc = util::parse_json(f->bytes.substr(len == 126 ? 4 : 2));
-      out.push_back(doc->HasMember("id") ? (*doc)["id"].GetString() : "gap");
-    }
-    return out;
+using testing::FakeConn;
+
+/// "EPOCH:SEQ" of each event, "gap" for a notice.
+std::vector<std::string> ids(const FakeConn& c) {
+  std::vector<std::string> out;
+  for (const auto& doc : c.docs()) {
+    out.push_back(doc.HasMember("id") ? doc["id"].GetString() : "gap");
   }
-  std::vector<net::WsFramePtr> frames;
-};
+  return out;
+}
 
 /// A hub whose I/O thread is the test: tasks posted from the fan-out's threads wait here.
 struct Instance {
@@ -119,7 +105,7 @@ TEST_CASE("redis fan-out: one numbering for every instance; resume on one that s
   REQUIRE(sent.size() == 3);
   const auto id = [&](int i) { return sent[i].epoch + ":" + std::to_string(sent[i].seq); };
   REQUIRE(sent[0].seq == 1);
-  REQUIRE(cb.ids() == std::vector<std::string>{id(0), id(1), id(2)});
+  REQUIRE(ids(cb) == std::vector<std::string>{id(0), id(1), id(2)});
   REQUIRE(a.fanout.counters().published.load() == 3);
 
   Instance c(url);
@@ -127,11 +113,11 @@ TEST_CASE("redis fan-out: one numbering for every instance; resume on one that s
   FakeConn cc;
   REQUIRE(c.hub.subscribe(cc, topic, push::Position{sent[0].epoch, 1}).empty()); // asks Redis
   REQUIRE(c.until([&] { return cc.frames.size() == 2; }));
-  REQUIRE(cc.ids() == std::vector<std::string>{id(1), id(2)});
+  REQUIRE(ids(cc) == std::vector<std::string>{id(1), id(2)});
   REQUIRE(c.fanout.counters().resumes.load() == 1);
   // Then live, once.
   a.fanout.publish(topic, "t", "{}", 2, {});
   REQUIRE(c.until([&] { return cc.frames.size() == 3; }));
   c.run_posted();
-  REQUIRE(cc.ids().back() == sent[0].epoch + ":4");
+  REQUIRE(ids(cc).back() == sent[0].epoch + ":4");
 }

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_redis.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -17,17 +19,7 @@ using namespace mp::redis;
 
 namespace {
 
-RedisUrl test_redis() {
-  const char* dir = std::getenv("MP_REDIS_STATE");
-  REQUIRE(dir != nullptr);
-  std::ifstream f(std::string(dir) + "/port");
-  int port = 0;
-  f >> port;
-  REQUIRE(port > 0);
-  RedisUrl u;
-  u.port = port;
-  return u;
-}
+using mp::testing::test_redis;
 
 Connection connect(RedisUrl u = test_redis()) {
   auto c = Connection::open(u);
