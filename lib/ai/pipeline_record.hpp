@@ -7,12 +7,23 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
 namespace mp::ai {
 
 using Steady = util::Clock::SteadyTime;
+
+inline double ms_between(Steady a, Steady b) {
+  return b > a ? std::chrono::duration<double, std::milli>(b - a).count() : 0.0;
+}
+
+/// Uniform in [0, 1), per thread: the jitter of back-offs.
+inline double uniform01() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
 
 struct Pipeline::Record {
   std::string id;
