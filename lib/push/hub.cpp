@@ -123,7 +123,7 @@ Published Hub::publish(std::string_view topic, std::string_view type, std::strin
 }
 
 // Under the topic's lock: each thread's inbox gets this topic's events in order.
-void Hub::enqueue(const std::shared_ptr<Topic>& t, Event e) {
+void Hub::enqueue(const std::shared_ptr<Topic>& t, const Event& e) {
   for (unsigned i = 0; i < t->per_thread.size(); ++i) {
     if (t->per_thread[i] == 0) {
       continue;

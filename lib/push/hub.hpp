@@ -159,7 +159,7 @@ private:
   std::shared_ptr<Topic> find_or_create(std::string_view name);
   void deliver(unsigned thread);
   /// Puts `e` in the inbox of every thread with subscribers of `t` (under t's lock).
-  void enqueue(const std::shared_ptr<Topic>& t, Event e);
+  void enqueue(const std::shared_ptr<Topic>& t, const Event& e);
   /// The replay (and gap) owed to a subscriber at `since` from the local history;
   /// returns the position it is then at. Under t's lock.
   std::uint64_t replay_locked(Topic& t, const Position& since, std::vector<net::WsFramePtr>& out);
@@ -172,8 +172,8 @@ private:
   /// (`force`: in any case). Returns whether the topic is then at the range's head.
   /// Under t's lock.
   bool adopt_locked(const std::shared_ptr<Topic>& t, const RemoteHistory::Range& range, bool force);
-  void finish_resume(unsigned thread, const std::shared_ptr<Topic>& t, std::uint64_t token, Position since,
-                     std::optional<RemoteHistory::Range> range);
+  void finish_resume(unsigned thread, const std::shared_ptr<Topic>& t, std::uint64_t token,
+                     const Position& since, std::optional<RemoteHistory::Range> range);
 
   HubOptions m_options;
   Post m_post;

@@ -149,8 +149,8 @@ void Hub::adopt(std::string_view topic, const RemoteHistory::Range& range) {
   t->stale = false;
 }
 
-void Hub::finish_resume(unsigned thread, const std::shared_ptr<Topic>& t, std::uint64_t token, Position since,
-                        std::optional<RemoteHistory::Range> range) {
+void Hub::finish_resume(unsigned thread, const std::shared_ptr<Topic>& t, std::uint64_t token,
+                        const Position& since, std::optional<RemoteHistory::Range> range) {
   Shard& shard = *m_shards[thread];
   Shard::Sub* sub = shard.find(t.get(), token);
   if (sub == nullptr) {

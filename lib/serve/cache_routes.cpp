@@ -18,6 +18,7 @@
 #include "util/json.hpp"
 #include "util/strings.hpp"
 
+#include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 
 #include <algorithm>

@@ -141,6 +141,7 @@ void WsService::use_redis(const redis::RedisUrl& url, const config::RedisConfig&
   auto& queued =
       r.gauge("mp_ws_redis_queued", "WebSocket publishes and resumes waiting for the Redis thread").with({});
   std::vector<metrics::Counter*> by_op;
+  by_op.reserve(push::FanoutCounters::k_error_ops.size());
   for (auto op : push::FanoutCounters::k_error_ops) {
     by_op.push_back(&errors.with({op}));
   }
