@@ -172,31 +172,35 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheK
   rec->job = m_next_job++;
   rec->enqueued = rec->submitted;
   if (m_l2 && mode != CacheMode::refresh) {
-    // Counted as a hit or a miss when the L2 has answered (l2_resolve).
-    // Admitted now (its level must have room), queued once the L2 has missed.
+    // Counted as a hit or a miss when the L2 has answered (l2_resolve). Admitted now (its
+    // level must have room), queued once the L2 has missed.
     if (m_queue.size(priority) + m_l2_lookups.size() >= m_config.queue_capacity_per_level) {
-      m_metrics->rejected.with({std::string(priority_name(priority))}).inc();
-      m_metrics->rejected_all.fetch_add(1, std::memory_order_relaxed);
-      return std::unexpected(QueueFull{priority, estimate_retry_after(priority)});
+      return reject(priority);
     }
-    m_queued.emplace(rec->job, rec);
-    m_inflight[rec->key.str()] = rec;
-    m_records.emplace(rec->id, rec);
+    admit(rec);
     m_l2_lookups.push_back(rec);
     m_l2_cv.notify_one();
     return view(*rec);
   }
   m_metrics->cache_misses.inc();
   if (!m_queue.push(rec->job, priority, rec->submitted)) {
-    m_metrics->rejected.with({std::string(priority_name(priority))}).inc();
-    m_metrics->rejected_all.fetch_add(1, std::memory_order_relaxed);
-    return std::unexpected(QueueFull{priority, estimate_retry_after(priority)});
+    return reject(priority);
   }
+  admit(rec);
+  m_dispatch_cv.notify_one();
+  return view(*rec);
+}
+
+std::unexpected<QueueFull> Pipeline::reject(Priority p) {
+  m_metrics->rejected.with({std::string(priority_name(p))}).inc();
+  m_metrics->rejected_all.fetch_add(1, std::memory_order_relaxed);
+  return std::unexpected(QueueFull{p, estimate_retry_after(p)});
+}
+
+void Pipeline::admit(const std::shared_ptr<Record>& rec) {
   m_queued.emplace(rec->job, rec);
   m_inflight[rec->key.str()] = rec;
   m_records.emplace(rec->id, rec);
-  m_dispatch_cv.notify_one();
-  return view(*rec);
 }
 
 std::shared_ptr<Pipeline::Record> Pipeline::find_record(const std::string& id) const {

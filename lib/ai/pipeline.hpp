@@ -191,6 +191,10 @@ private:
 
   void dispatcher_loop();
   void release_carried(std::optional<Grant>& carried);
+  /// Refuses a submission: its level is full (counted, with a Retry-After estimate). Under m_mutex.
+  std::unexpected<QueueFull> reject(Priority p);
+  /// Registers an admitted record: by job, as its key's leader, by id. Under m_mutex.
+  void admit(const std::shared_ptr<Record>& rec);
   void l2_loop();
   void report_counters();
   void l2_resolve(const std::vector<std::shared_ptr<Record>>& batch,
