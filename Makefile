@@ -68,6 +68,7 @@ bench: build
 	bench/generator.sh --build-dir $(BUILD_DIR)
 	bench/cache_flush.sh --build-dir $(BUILD_DIR)
 	bench/l2_hit.sh --build-dir $(BUILD_DIR)
+	bench/redis_client.sh --build-dir $(BUILD_DIR)
 	bench/limit_overshoot.py --build-dir $(BUILD_DIR)
 
 ## bench-deps: the Node peer of bench/ws_push.sh (npm ci from bench/node/package-lock.json)
