@@ -64,7 +64,14 @@ Service::Service(const config::Config& cfg)
       m_start_unix(util::to_unix_seconds(std::chrono::system_clock::now())) {
 }
 
-Service::~Service() = default;
+Service::~Service() {
+  // What calls into the others goes first: the server's connections call everything, the
+  // monitor reads everything, and the pipeline's workers (finishing their last attempts)
+  // publish into the WebSocket hub, which the members' own order would destroy before them.
+  m_server.reset();
+  m_monitor.reset();
+  m_pipeline.reset();
+}
 
 Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
   std::unique_ptr<Service> s(new Service(cfg));
