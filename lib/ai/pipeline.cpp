@@ -84,10 +84,19 @@ Pipeline::~Pipeline() {
     t.join();
   }
   m_dispatcher.join();
+  if (m_feeder.joinable()) {
+    m_sq->feed_cv.notify_all();
+    m_feeder.join();
+  }
+  {
+    std::lock_guard lock(m_mutex);
+    m_workers_done = true;
+  }
   m_l2_cv.notify_all();
   if (m_l2_thread.joinable()) {
     m_l2_thread.join();
   }
+  m_shared.reset(); // its listener calls into this pipeline: gone before the state it uses
 }
 
 const std::string& Pipeline::default_model(analyser::RequestType t) const {
@@ -133,13 +142,19 @@ RecordView Pipeline::view(const Record& r) const {
   v.service_ms = ms_between(started, end);
   v.total_ms = ms_between(r.submitted, end);
   v.created_unix = r.created_unix;
+  v.pending = r.pending;
   return v;
 }
 
 std::chrono::seconds Pipeline::estimate_retry_after(Priority p) const {
   // Everything at this level or above is served first; at the measured drain rate that
   // takes ahead/rate seconds. Unknown rate: try again in a second.
-  const double ahead = static_cast<double>(m_queue.ahead_of(p));
+  double ahead = static_cast<double>(m_queue.ahead_of(p));
+  if (m_sq) {
+    for (std::size_t i = 0; i <= static_cast<std::size_t>(p); ++i) {
+      ahead += static_cast<double>(m_sq->depths[i]);
+    }
+  }
   const double secs = m_drain_rate > 0.01 ? std::ceil(ahead / m_drain_rate) : 1.0;
   return std::chrono::seconds(static_cast<std::int64_t>(std::clamp(secs, 1.0, 3600.0)));
 }
@@ -158,6 +173,9 @@ std::expected<RecordView, QueueFull> Pipeline::submit(Submission s, const CacheK
   std::lock_guard lock(m_mutex);
   if (m_stopping) {
     return std::unexpected(QueueFull{priority, std::chrono::seconds(1)});
+  }
+  if (m_shared) {
+    return submit_shared(rec);
   }
   auto leader = m_inflight.find(rec->key.str());
   if (leader != m_inflight.end() && !is_final(leader->second->status)) {
@@ -229,7 +247,15 @@ void Pipeline::wait(const std::string& id, std::chrono::milliseconds timeout,
     return;
   }
   auto rec = find_record(id);
-  if (!rec || is_final(rec->status) || timeout.count() <= 0 || m_stopping) {
+  static std::atomic<std::uint64_t> next_token{1};
+  if (!rec && m_shared && !m_stopping) {
+    // Held by another instance, or by none (the shared store knows).
+    m_sq->resolve.emplace_back(
+        id, Waiter{next_token.fetch_add(1), m_clock.steady_now() + timeout, std::move(fn)});
+    m_l2_cv.notify_one();
+    return;
+  }
+  if (!rec || is_final(rec->status) || (timeout.count() <= 0 && !rec->pending) || m_stopping) {
     std::optional<RecordView> v;
     if (rec) {
       v = view(*rec);
@@ -238,23 +264,32 @@ void Pipeline::wait(const std::string& id, std::chrono::milliseconds timeout,
     fn(std::move(v));
     return;
   }
-  static std::atomic<std::uint64_t> next_token{1};
   const std::uint64_t token = next_token.fetch_add(1);
-  rec->waiters.emplace_back(token, std::move(fn));
+  rec->waiters.push_back(Waiter{token, m_clock.steady_now() + timeout, std::move(fn)});
   lock.unlock();
-  m_timers.schedule_after(timeout, [this, rec, token] {
-    std::unique_lock l(m_mutex);
-    auto w = std::find_if(rec->waiters.begin(), rec->waiters.end(),
-                          [token](const auto& p) { return p.first == token; });
-    if (w == rec->waiters.end()) {
-      return; // answered by completion already
+  if (timeout.count() > 0) { // else a pending record's: answered once it is settled
+    m_timers.schedule_after(timeout, [this, rec, token] { expire_waiter(rec, token); });
+  }
+}
+
+void Pipeline::expire_waiter(const std::shared_ptr<Record>& rec, std::uint64_t token) {
+  std::unique_lock lock(m_mutex);
+  auto w = std::find_if(rec->waiters.begin(), rec->waiters.end(),
+                        [token](const Waiter& x) { return x.token == token; });
+  if (w == rec->waiters.end()) {
+    if (rec->moved) {
+      expire_remote(rec->id, token); // it went to the shared queue, and its waiters with it
     }
-    auto f = std::move(w->second);
-    rec->waiters.erase(w);
-    auto v = view(*rec);
-    l.unlock();
-    f(std::move(v));
-  });
+    return; // answered by completion already
+  }
+  if (rec->pending) {
+    return; // answered when the shared queue has taken it (its deadline has passed by then)
+  }
+  auto f = std::move(w->fn);
+  rec->waiters.erase(w);
+  auto v = view(*rec);
+  lock.unlock();
+  f(std::move(v));
 }
 
 Pipeline::CancelResult Pipeline::cancel(const std::string& id) {
@@ -294,7 +329,9 @@ Pipeline::CancelResult Pipeline::cancel(const std::string& id) {
     } else {
       m_queue.remove(rec->job);
       m_queued.erase(rec->job);
-      m_inflight.erase(rec->key.str());
+      if (auto it = m_inflight.find(rec->key.str()); it != m_inflight.end() && it->second == rec) {
+        m_inflight.erase(it);
+      }
       rec->cancelled = true;
     }
     complete(rec, Status::cancelled, notify);
@@ -315,10 +352,19 @@ void Pipeline::stop() {
     }
     m_stopping = true;
     for (auto& [id, rec] : m_records) {
-      for (auto& [token, fn] : rec->waiters) {
-        notify.emplace_back([f = std::move(fn), v = view(*rec)]() mutable { f(std::move(v)); });
+      for (auto& w : rec->waiters) {
+        notify.emplace_back([f = std::move(w.fn), v = view(*rec)]() mutable { f(std::move(v)); });
       }
       rec->waiters.clear();
+    }
+    if (m_sq) { // answered from the shared store, as of now
+      for (auto& [id, ws] : m_sq->waiting) {
+        for (auto& w : ws) {
+          m_sq->resolve.emplace_back(id, std::move(w));
+        }
+      }
+      m_sq->waiting.clear();
+      m_sq->feed_cv.notify_all();
     }
   }
   m_dispatch_cv.notify_all();
@@ -333,7 +379,7 @@ std::array<std::size_t, k_priority_count> Pipeline::queue_depths() const {
   std::lock_guard lock(m_mutex);
   std::array<std::size_t, k_priority_count> d{};
   for (std::size_t i = 0; i < k_priority_count; ++i) {
-    d[i] = m_queue.size(static_cast<Priority>(i));
+    d[i] = m_queue.size(static_cast<Priority>(i)) + (m_sq ? m_sq->depths[i] : 0);
   }
   return d;
 }
@@ -373,10 +419,13 @@ void Pipeline::complete(const std::shared_ptr<Record>& rec, Status status,
     r.sub.content.shrink_to_fit();
     m_expiry.emplace_back(now + m_config.record_ttl, r.id);
     observe_final(r);
-    for (auto& [token, fn] : r.waiters) {
-      notify.emplace_back([f = std::move(fn), v = view(r)]() mutable { f(std::move(v)); });
+    for (auto& w : r.waiters) {
+      notify.emplace_back([f = std::move(w.fn), v = view(r)]() mutable { f(std::move(v)); });
     }
     r.waiters.clear();
+    if (r.claim) {
+      finish_shared(r);
+    }
     // Cache hits are not reported (the contract of on_final), L2 hits included.
     if (m_on_final && st != Status::cancelled && !r.cached) {
       notify.emplace_back([this, v = view(r)] { m_on_final(v); });

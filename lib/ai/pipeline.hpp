@@ -43,6 +43,9 @@
 
 namespace mp::ai {
 
+class SharedQueue;
+struct ClaimedRequest;
+
 struct PipelineConfig {
   std::size_t queue_capacity_per_level = 10'000;
   std::chrono::milliseconds aging{10'000};
@@ -95,6 +98,13 @@ struct RecordView {
   double service_ms = 0;
   double total_ms = 0;
   double created_unix = 0;
+  /// Not yet in the shared queue: wait() answers once it is (so a 202 is never sent for a
+  /// request that an instance's death could lose).
+  bool pending = false;
+  /// The record as another instance wrote it (shared queue): to_json() answers it as is.
+  std::shared_ptr<const std::string> raw_json;
+  /// The shared store could not be read for this record (the API answers 503).
+  bool unavailable = false;
 
   /// The API's JSON for this record.
   [[nodiscard]] std::string to_json() const;
@@ -165,6 +175,26 @@ public:
   /// Cancels a queued request (or one waiting to retry).
   CancelResult cancel(const std::string& id);
 
+  struct SharedQueueOptions {
+    std::chrono::milliseconds visibility{15'000}; ///< a claim not renewed this long is reclaimed
+    int max_deliveries = 5; ///< a request handed out more often than this fails (it kills its instances)
+  };
+  /// Makes the queue shared by every instance (ai/shared_queue.hpp) and starts the feeder.
+  /// Call it once, before the first submission (after set_shared_cache, if any).
+  void set_shared_queue(std::unique_ptr<SharedQueue> queue, SharedQueueOptions options);
+  [[nodiscard]] bool shared() const { return m_shared != nullptr; }
+  /// Cancels a request this instance does not hold (get() has no record of it) in the
+  /// shared queue: `owner` empty for an admin. `fn` gets the outcome and the request's
+  /// status, or nullopt when the shared queue is unreachable; it runs on another thread.
+  void cancel_shared(const std::string& id, std::string owner,
+                     std::function<void(std::optional<std::pair<CancelResult, Status>>)> fn);
+  /// The shared queue's traffic since start.
+  struct SharedStats {
+    std::uint64_t enqueued = 0, claimed = 0, reclaimed = 0, finished = 0, local_fallbacks = 0, abandoned = 0,
+                  errors = 0;
+  };
+  [[nodiscard]] SharedStats shared_stats() const;
+
   /// Stops dispatching; in-flight attempts finish; pending waiters are answered with the
   /// state they see. Idempotent.
   void stop();
@@ -188,6 +218,8 @@ private:
   struct Hit;
   struct Work;
   struct Metrics;
+  struct Waiter;
+  struct SharedState;
 
   void dispatcher_loop();
   void release_carried(std::optional<Grant>& carried);
@@ -196,6 +228,28 @@ private:
   /// Registers an admitted record: by job, as its key's leader, by id. Under m_mutex.
   void admit(const std::shared_ptr<Record>& rec);
   void l2_loop();
+  /// The shared queue's share of an L2-stage turn (pipeline_shared.cpp). Called without the lock.
+  void shared_turn();
+  void feeder_loop();
+  void adopt(std::vector<ClaimedRequest> claimed, bool reclaimed);
+  /// Settles admitted records after the shared queue took them (`ok`) or not (then locally).
+  void settle_enqueued(const std::vector<std::shared_ptr<Record>>& recs, bool ok);
+  /// Queues a pending record, here: the shared queue is down. Under m_mutex.
+  void queue_locally(const std::shared_ptr<Record>& rec);
+  /// Registers a waiter on a record another instance holds. Under m_mutex.
+  void wait_remote(const std::string& id, Waiter w);
+  /// A waiter's deadline passed. Takes m_mutex.
+  void expire_waiter(const std::shared_ptr<Record>& rec, std::uint64_t token);
+  /// ... on a record another instance holds. Under m_mutex.
+  void expire_remote(const std::string& id, std::uint64_t token);
+  /// submit()'s path in shared mode: admitted, then to the L2 stage. Under m_mutex.
+  std::expected<RecordView, QueueFull> submit_shared(const std::shared_ptr<Record>& rec);
+  /// A claimed record became final: its write-back to the shared queue. Under m_mutex.
+  void finish_shared(Record& r);
+  /// A completion announced by the shared queue (the listener's thread). Takes m_mutex.
+  void on_shared_done(std::string_view id);
+  /// The stage's work is waiting (lookups, writes, shared-queue traffic). Under m_mutex.
+  [[nodiscard]] bool stage_has_work() const;
   void report_counters();
   void l2_resolve(const std::vector<std::shared_ptr<Record>>& batch,
                   const Expected<std::vector<std::optional<std::string>>>& found);
@@ -259,6 +313,11 @@ private:
   L2Stats m_l2_stats;
   SharedCacheCounters m_reported; ///< what report_counters() has added to the L2's totals
   std::thread m_l2_thread;
+  bool m_workers_done = false; ///< the workers have exited: nothing more to finish
+  // The shared queue (pipeline_shared.cpp); its state is under m_mutex.
+  std::unique_ptr<SharedQueue> m_shared;
+  std::unique_ptr<SharedState> m_sq;
+  std::thread m_feeder;
   util::TimerQueue m_timers;
 };
 

@@ -43,6 +43,7 @@ void Pipeline::l2_resolve(const std::vector<std::shared_ptr<Record>>& batch,
         m_metrics->cache_hits.inc();
         m_queued.erase(it);
         rec->cached = true;
+        rec->pending = false;
         rec->result_json = std::make_shared<const std::string>(*(*found)[i]);
         fill.emplace_back(rec->key, rec->result_json);
         complete(rec, Status::completed, notify);
@@ -50,6 +51,10 @@ void Pipeline::l2_resolve(const std::vector<std::shared_ptr<Record>>& batch,
       }
       ++(found ? m_l2_stats.misses : m_l2_stats.errors);
       m_metrics->cache_misses.inc();
+      if (rec->pending) {
+        m_sq->enqueues.push_back(rec); // to the shared queue, on this same thread's next turn
+        continue;
+      }
       // Its place: behind what was queued before it arrived, by its submission time.
       if (!m_queue.push(rec->job, rec->sub.priority, rec->enqueued)) {
         m_queue.push_front(rec->job, rec->sub.priority, rec->enqueued);
@@ -65,6 +70,18 @@ void Pipeline::l2_resolve(const std::vector<std::shared_ptr<Record>>& batch,
   }
 }
 
+bool Pipeline::stage_has_work() const {
+  if (!m_l2_lookups.empty() || !m_l2_writes.empty()) {
+    return true;
+  }
+  if (!m_sq) {
+    return false;
+  }
+  const auto& q = *m_sq;
+  return !q.enqueues.empty() || !q.resolve.empty() || !q.cancels.empty() ||
+         (!q.finishes.empty() && m_clock.steady_now() >= q.finish_retry_at);
+}
+
 void Pipeline::l2_loop() {
   auto next_counters = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   bool was_down = false;
@@ -73,15 +90,20 @@ void Pipeline::l2_loop() {
     std::vector<std::pair<std::string, std::string>> writes;
     {
       std::unique_lock lock(m_mutex);
-      m_l2_cv.wait_until(lock, next_counters,
-                         [&] { return m_stopping || !m_l2_lookups.empty() || !m_l2_writes.empty(); });
-      if (m_stopping && m_l2_lookups.empty() && m_l2_writes.empty()) {
+      m_l2_cv.wait_until(lock, next_counters, [&] { return m_stopping || stage_has_work(); });
+      // With a shared queue, the stage outlives the workers: their results are written back.
+      const bool done = m_stopping && (!m_shared || m_workers_done);
+      if (done && !stage_has_work()) {
         return;
+      }
+      if (m_stopping && !stage_has_work()) {
+        m_l2_cv.wait_for(lock, std::chrono::milliseconds(50));
+        continue;
       }
       lookups.swap(m_l2_lookups);
       writes.swap(m_l2_writes);
     }
-    if (!lookups.empty()) {
+    if (!lookups.empty() && m_l2) {
       std::vector<std::string> keys;
       keys.reserve(lookups.size());
       for (const auto& r : lookups) {
@@ -95,7 +117,10 @@ void Pipeline::l2_loop() {
       was_down = !found;
       l2_resolve(lookups, found);
     }
-    if (!writes.empty()) {
+    if (m_shared) {
+      shared_turn();
+    }
+    if (!writes.empty() && m_l2) {
       if (auto ok = m_l2->put_many(writes, m_config.cache_ttl); ok) {
         std::lock_guard lock(m_mutex);
         m_l2_stats.stores += writes.size();
@@ -103,7 +128,9 @@ void Pipeline::l2_loop() {
     }
     if (std::chrono::steady_clock::now() >= next_counters) {
       next_counters = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      report_counters();
+      if (m_l2) {
+        report_counters();
+      }
     }
   }
 }

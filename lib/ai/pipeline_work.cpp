@@ -131,6 +131,9 @@ void Pipeline::worker_loop(int index) {
         0.9 * m_service_ewma_ms + 0.1 * std::chrono::duration<double, std::milli>(took).count();
     --m_busy_workers;
     m_dispatch_cv.notify_one();
+    if (m_sq) {
+      m_sq->feed_cv.notify_one(); // room for another claim
+    }
   }
 }
 

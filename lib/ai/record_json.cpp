@@ -55,6 +55,9 @@ template <typename T> void append_number(std::string& out, T v) {
 } // namespace
 
 std::string RecordView::to_json() const {
+  if (raw_json) {
+    return *raw_json;
+  }
   std::string out;
   out.reserve(320 + (result_json ? result_json->size() : 0) + error_message.size());
   out += R"({"request_id":)";

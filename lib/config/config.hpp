@@ -197,6 +197,9 @@ struct RedisConfig {
   std::int64_t connect_timeout_ms = 1'000;
   std::int64_t command_timeout_ms = 1'000;
   std::int64_t pool_size = 8;
+  bool shared_queue = true;                    ///< one queue for every instance (Redis Streams)
+  std::int64_t visibility_timeout_ms = 15'000; ///< a claim not renewed this long is reclaimed
+  std::int64_t max_deliveries = 5;             ///< a request handed out more often fails
 };
 
 struct Config {

@@ -27,7 +27,15 @@ int record_status(const ai::RecordView& v) {
   return v.status == ai::Status::failed ? 502 : 200;
 }
 
+net::Response shared_unavailable() {
+  return net::Response::error(503, "unavailable",
+                              "the shared request store (Redis) cannot be reached; retry shortly");
+}
+
 net::Response record_response(const ai::RecordView& v) {
+  if (v.unavailable) {
+    return shared_unavailable();
+  }
   net::Response r = net::Response::json(v.to_json(), record_status(v));
   if (r.status == 202) {
     r.headers.emplace_back("Location", "/api/ai/requests/" + v.id);
@@ -204,7 +212,7 @@ void Service::add_ai_routes() {
       c.reply.send(queue_full(rec.error()));
       return;
     }
-    if (ai::is_final(rec->status) || parsed->wait.count() == 0) {
+    if (ai::is_final(rec->status) || (parsed->wait.count() == 0 && !rec->pending)) {
       c.reply.send(record_response(*rec));
       return;
     }
@@ -269,7 +277,7 @@ void Service::add_ai_routes() {
       }
       ++batch->accepted;
       batch->parts[i] = rec->to_json();
-      if (!ai::is_final(rec->status) && wait->count() > 0) {
+      if (!ai::is_final(rec->status) && (wait->count() > 0 || rec->pending)) {
         to_wait.emplace_back(i, rec->id);
       }
     }
@@ -281,7 +289,7 @@ void Service::add_ai_routes() {
     for (auto& [index, id] : to_wait) {
       m_pipeline->wait(id, *wait, [batch, index = index](std::optional<ai::RecordView> v) {
         std::lock_guard lock(batch->mutex);
-        if (v) {
+        if (v && !v->unavailable) {
           batch->parts[index] = v->to_json();
         }
         if (--batch->pending == 0) {
@@ -300,6 +308,19 @@ void Service::add_ai_routes() {
     }
     const std::string id = c.params.at("id");
     auto rec = m_pipeline->get(id);
+    if (!rec && m_pipeline->shared()) {
+      // Another instance holds it (or none): the shared store answers, and wakes the wait.
+      m_pipeline->wait(id, *wait, [reply = c.reply, who = c.principal, id](std::optional<ai::RecordView> v) {
+        if (v && v->unavailable) {
+          reply.send(shared_unavailable());
+        } else if (!v || !may_see(who, *v)) {
+          reply.error(404, "not_found", fmt::format("no request {} (unknown, expired, or not yours)", id));
+        } else {
+          reply.send(net::Response::json(v->to_json(), 200));
+        }
+      });
+      return;
+    }
     if (!rec || !may_see(c.principal, *rec)) {
       c.reply.error(404, "not_found", fmt::format("no request {} (unknown, expired, or not yours)", id));
       return;
@@ -307,6 +328,10 @@ void Service::add_ai_routes() {
     auto answer = [reply = c.reply](std::optional<ai::RecordView> v) {
       if (!v) {
         reply.error(404, "not_found", "the request expired");
+        return;
+      }
+      if (v->unavailable) {
+        reply.send(shared_unavailable());
         return;
       }
       net::Response r = net::Response::json(v->to_json(), 200);
@@ -318,6 +343,25 @@ void Service::add_ai_routes() {
   route("DELETE", "/api/ai/requests/{id}", Access::user, [this](Call& c) {
     const std::string id = c.params.at("id");
     auto rec = m_pipeline->get(id);
+    if (!rec && m_pipeline->shared()) {
+      m_pipeline->cancel_shared(
+          id, c.principal.is_admin() ? std::string() : c.principal.user_id,
+          [reply = c.reply, id](std::optional<std::pair<ai::Pipeline::CancelResult, ai::Status>> r) {
+            if (!r) {
+              reply.send(shared_unavailable());
+            } else if (r->first == ai::Pipeline::CancelResult::cancelled) {
+              reply.json(fmt::format(R"({{"request_id":{},"status":"cancelled"}})", util::json_quote(id)));
+            } else if (r->first == ai::Pipeline::CancelResult::too_late) {
+              reply.error(409, "conflict",
+                          fmt::format("request {} is {}: only queued requests can be cancelled", id,
+                                      ai::status_name(r->second)));
+            } else {
+              reply.error(404, "not_found",
+                          fmt::format("no request {} (unknown, expired, or not yours)", id));
+            }
+          });
+      return;
+    }
     if (!rec || !may_see(c.principal, *rec)) {
       c.reply.error(404, "not_found", fmt::format("no request {} (unknown, expired, or not yours)", id));
       return;

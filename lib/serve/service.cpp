@@ -3,6 +3,7 @@
 #include "ai/openai.hpp"
 #include "serve/cache_routes.hpp"
 #include "serve/monitor_service.hpp"
+#include "serve/redis_queue.hpp"
 #include "serve/redis_state.hpp"
 #include "serve/ws_service.hpp"
 #include "util/clock.hpp"
@@ -241,6 +242,9 @@ Expected<void> Service::build_pipeline() {
                                               std::move(limiter), m_registry, clock);
   if (m_redis) {
     m_pipeline->set_shared_cache(std::make_unique<RedisCache>(m_redis, zstd_level));
+    if (m_config.redis.shared_queue) {
+      add_shared_queue(std::chrono::seconds(a.records.ttl_seconds));
+    }
     auto& l2 = m_registry.gauge("mp_ai_cache_l2_lookups", "L2 (Redis) lookups since start", {"result"});
     m_registry.on_collect([this, &l2] {
       const auto s = m_pipeline->l2_stats();
@@ -251,6 +255,30 @@ Expected<void> Service::build_pipeline() {
     });
   }
   return {};
+}
+
+void Service::add_shared_queue(std::chrono::seconds record_ttl) {
+  const auto& r = m_config.redis;
+  RedisQueueOptions o;
+  o.visibility = std::chrono::milliseconds(r.visibility_timeout_ms);
+  o.record_ttl = record_ttl;
+  o.connect = redis::ConnectOptions{std::chrono::milliseconds(r.connect_timeout_ms),
+                                    std::chrono::milliseconds(r.command_timeout_ms)};
+  m_pipeline->set_shared_queue(
+      std::make_unique<RedisQueue>(m_redis, o),
+      ai::Pipeline::SharedQueueOptions{o.visibility, static_cast<int>(r.max_deliveries)});
+  auto& events = m_registry.gauge("mp_ai_shared_queue_events",
+                                  "shared queue (Redis Streams) traffic since start", {"event"});
+  m_registry.on_collect([this, &events] {
+    const auto s = m_pipeline->shared_stats();
+    events.with({"enqueued"}).set(static_cast<double>(s.enqueued));
+    events.with({"claimed"}).set(static_cast<double>(s.claimed));
+    events.with({"reclaimed"}).set(static_cast<double>(s.reclaimed));
+    events.with({"finished"}).set(static_cast<double>(s.finished));
+    events.with({"local_fallback"}).set(static_cast<double>(s.local_fallbacks));
+    events.with({"abandoned"}).set(static_cast<double>(s.abandoned));
+    events.with({"error"}).set(static_cast<double>(s.errors));
+  });
 }
 
 Expected<void> Service::listen() {

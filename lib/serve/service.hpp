@@ -106,6 +106,8 @@ private:
   Expected<void> add_monitor_routes();
   void write_ai_summary(util::JsonWriter& w) const;
   Expected<void> build_pipeline();
+  /// One request queue for every instance, in Redis (redis_queue.hpp).
+  void add_shared_queue(std::chrono::seconds record_ttl);
   void register_metrics();
 
   struct Series {
