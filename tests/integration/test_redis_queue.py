@@ -86,6 +86,16 @@ class SharedQueue(unittest.TestCase):
         self.assertEqual(len(self.fake.arrivals()), 8)
         self.assertEqual(redis_cmd(self.port, "XLEN", "mp:queue:normal", db=DB), b"0", "finished entries are removed")
 
+    def test_a_batch_accepted_by_a_is_answered_on_b(self):
+        self.fake.script([], default={"delay_ms": 100})
+        a, b = self.start(), self.start()
+        s, _, batch = post_json(a, "/api/ai/batch", [email(50 + i) for i in range(3)])
+        self.assertEqual((s, batch["accepted"]), (200, 3), batch)
+        for item in batch["results"]:
+            self.assertIn(self.record(item["request_id"]), (b"queued", b"processing", b"completed"))
+            s, body = self.poll(b, item["request_id"])
+            self.assertEqual((s, body["status"]), (200, "completed"), body)
+
     def test_a_kill_9_mid_run_loses_no_request(self):
         self.fake.script([], default={"delay_ms": 500})
         fast = ("--set", "redis.visibility_timeout_ms=1500")

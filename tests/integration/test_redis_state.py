@@ -163,11 +163,16 @@ class RedisGoesAway(unittest.TestCase):
         self.assertEqual((s, fresh["status"]), (200, "completed"), fresh)
         status, _, metrics = srv.request("GET", "/metrics")
         self.assertIn(b"mp_redis_up 0", metrics)
+        # The shared queue was unreachable: the request was queued and run here instead.
+        self.assertRegex(metrics, rb'mp_ai_shared_queue_events\{event="local_fallback"\} [1-9]')
 
         self.start_redis()
         self.assertTrue(wait_until(lambda: srv.get_json("/readyz")[1]["status"] == "ready", timeout=15))
         s, _, third = post_json(srv, "/api/ai/process", email(3, wait_ms=5000))
         self.assertEqual((s, third["status"]), (200, "completed"), third)
+        # Through the shared queue again, on a Redis that lost its streams (groups re-created).
+        self.assertTrue(wait_until(lambda: redis_cmd(self.redis_port, "HGET", f"mp:req:{third['request_id']}",
+                                                     "status", db=0) == b"completed", timeout=5))
         # Back in use: the new result reaches the fresh Redis.
         self.assertTrue(wait_until(lambda: redis_cmd(self.redis_port, "DBSIZE", db=0) != b"0", timeout=5))
 
