@@ -179,8 +179,9 @@ public:
     std::chrono::milliseconds visibility{15'000}; ///< a claim not renewed this long is reclaimed
     int max_deliveries = 5; ///< a request handed out more often than this fails (it kills its instances)
   };
-  /// Makes the queue shared by every instance (ai/shared_queue.hpp) and starts the feeder.
-  /// Call it once, before the first submission (after set_shared_cache, if any).
+  /// Makes the queue shared by every instance (ai/shared_queue.hpp) and starts the feeder,
+  /// which may complete claimed work at once: call it once, last (after on_final and
+  /// set_shared_cache), before the first submission.
   void set_shared_queue(std::unique_ptr<SharedQueue> queue, SharedQueueOptions options);
   [[nodiscard]] bool shared() const { return m_shared != nullptr; }
   /// Cancels a request this instance does not hold (get() has no record of it) in the

@@ -34,9 +34,12 @@ constexpr std::size_t k_recent_done = 4096;
 } // namespace
 
 void Pipeline::set_shared_queue(std::unique_ptr<SharedQueue> queue, SharedQueueOptions options) {
-  m_shared = std::move(queue);
-  m_sq = std::make_unique<SharedState>();
-  m_sq->options = options;
+  {
+    std::lock_guard lock(m_mutex); // the workers and the dispatcher are running already
+    m_shared = std::move(queue);
+    m_sq = std::make_unique<SharedState>();
+    m_sq->options = options;
+  }
   m_shared->listen([this](std::string_view id) { on_shared_done(id); },
                    [this] {
                      std::lock_guard lock(m_mutex);

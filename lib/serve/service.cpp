@@ -123,6 +123,11 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
   if (auto ok = s->add_monitor_routes(); !ok) {
     return std::unexpected(ok.error());
   }
+  if (s->m_redis && cfg.redis.shared_queue) {
+    // Last: its feeder claims work at once, which may complete before the first request
+    // arrives and must find the event hook and the fan-out in place.
+    s->add_shared_queue(std::chrono::seconds(cfg.ai_processing.records.ttl_seconds));
+  }
   // On SIGTERM: answer every long-poll with what it has, stop starting attempts.
   s->m_server->on_drain([raw] { raw->m_pipeline->stop(); });
   return s;
@@ -242,9 +247,6 @@ Expected<void> Service::build_pipeline() {
                                               std::move(limiter), m_registry, clock);
   if (m_redis) {
     m_pipeline->set_shared_cache(std::make_unique<RedisCache>(m_redis, zstd_level));
-    if (m_config.redis.shared_queue) {
-      add_shared_queue(std::chrono::seconds(a.records.ttl_seconds));
-    }
     auto& l2 = m_registry.gauge("mp_ai_cache_l2_lookups", "L2 (Redis) lookups since start", {"result"});
     m_registry.on_collect([this, &l2] {
       const auto s = m_pipeline->l2_stats();
