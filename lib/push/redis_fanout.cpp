@@ -258,18 +258,7 @@ void RedisFanout::run_publishes(std::vector<PublishJob>& jobs) {
     commands.push_back({"EVALSHA", k_publish.sha1, "4", o[0], o[1], o[2], o[3], o[4], m_instance, o[5],
                         jobs[i].parts.head, jobs[i].parts.tail, maxlen, o[6], ttl});
   }
-  auto replies = m_pool.with([&](redis::Connection& c) -> Expected<std::vector<redis::Reply>> {
-    auto r = c.pipeline(commands);
-    // A server that lost its scripts (a restart, SCRIPT FLUSH) refuses the first one, and
-    // so all of them: load it and send them again.
-    if (r && !r->empty() && (*r)[0].is_error() && (*r)[0].str().starts_with("NOSCRIPT")) {
-      if (auto load = redis::checked(c.command({"SCRIPT", "LOAD", k_publish.source})); !load) {
-        return std::unexpected(load.error());
-      }
-      r = c.pipeline(commands);
-    }
-    return r;
-  });
+  auto replies = m_pool.with([&](redis::Connection& c) { return c.eval_pipeline(k_publish, commands); });
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     auto& job = jobs[i];
     std::optional<Published> out;

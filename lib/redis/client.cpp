@@ -200,6 +200,20 @@ Expected<Reply> Connection::eval(const Script& script, const std::vector<std::st
   return r;
 }
 
+Expected<std::vector<Reply>>
+Connection::eval_pipeline(const Script& script, const std::vector<std::vector<std::string_view>>& commands) {
+  auto r = pipeline(commands);
+  // A server that lost its scripts (a restart, SCRIPT FLUSH) refuses the first one, and so
+  // all of them: load it and send them again.
+  if (r && !r->empty() && (*r)[0].is_error() && (*r)[0].str().starts_with("NOSCRIPT")) {
+    if (auto load = checked(command({"SCRIPT", "LOAD", script.source})); !load) {
+      return std::unexpected(load.error());
+    }
+    r = pipeline(commands);
+  }
+  return r;
+}
+
 Expected<void> Connection::send(const std::vector<std::string_view>& argv) {
   if (m_broken || m_ctx == nullptr) {
     return std::unexpected(io_error("connection broken"));

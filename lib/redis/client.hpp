@@ -78,6 +78,10 @@ public:
   /// EVALSHA, and EVAL once when the server does not have the script yet.
   Expected<Reply> eval(const Script& script, const std::vector<std::string_view>& keys,
                        const std::vector<std::string_view>& args);
+  /// EVALSHA commands of `script` (each argv: "EVALSHA", script.sha1, ...) in one
+  /// pipeline; when the server lost the script (NOSCRIPT), loads it and sends them again.
+  Expected<std::vector<Reply>> eval_pipeline(const Script& script,
+                                             const std::vector<std::vector<std::string_view>>& commands);
   /// Sends a command without reading its reply (pub/sub: SUBSCRIBE's replies are messages).
   Expected<void> send(const std::vector<std::string_view>& argv);
   /// The next reply pushed by the server, waiting at most `wait`: nullopt when none came.

@@ -123,18 +123,17 @@ void parse_entries(const redis::Reply& entries, ai::Priority p, std::vector<ai::
   }
 }
 
-/// EVALSHA commands in one pipeline, loading the script once if the server lost it.
-Expected<std::vector<redis::Reply>>
-eval_pipeline(redis::Connection& c, const redis::Script& script,
-              const std::vector<std::vector<std::string_view>>& commands) {
-  auto r = c.pipeline(commands);
-  if (r && !r->empty() && (*r)[0].is_error() && (*r)[0].str().starts_with("NOSCRIPT")) {
-    if (auto load = redis::checked(c.command({"SCRIPT", "LOAD", script.source})); !load) {
-      return std::unexpected(load.error());
-    }
-    r = c.pipeline(commands);
+/// Every reply of a batch of scripts, or the first error among them.
+Expected<void> all_ok(const Expected<std::vector<redis::Reply>>& replies, std::string_view what) {
+  if (!replies) {
+    return std::unexpected(replies.error());
   }
-  return r;
+  for (const auto& r : *replies) {
+    if (r.is_error()) {
+      return std::unexpected(redis_error(what, r.str()));
+    }
+  }
+  return {};
 }
 
 } // namespace
@@ -188,16 +187,8 @@ Expected<void> RedisQueue::enqueue(const std::vector<ai::QueuedRequest>& items) 
     commands.push_back({"EVALSHA", k_enqueue.sha1, "2", keys[i][0], keys[i][1], it.id, it.owner,
                         it.record_json, ttl, it.submission_json});
   }
-  auto replies = m_pool->with([&](redis::Connection& c) { return eval_pipeline(c, k_enqueue, commands); });
-  if (!replies) {
-    return std::unexpected(replies.error());
-  }
-  for (const auto& r : *replies) {
-    if (r.is_error()) {
-      return std::unexpected(redis_error("enqueue", r.str()));
-    }
-  }
-  return {};
+  return all_ok(m_pool->with([&](redis::Connection& c) { return c.eval_pipeline(k_enqueue, commands); }),
+                "enqueue");
 }
 
 Expected<std::vector<ai::ClaimedRequest>> RedisQueue::start(redis::Connection& c,
@@ -213,7 +204,7 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::start(redis::Connection& c
     commands.push_back(
         {"EVALSHA", k_start.sha1, "2", keys[i][0], keys[i][1], k_group, read[i].entry, m_consumer, ttl});
   }
-  auto replies = eval_pipeline(c, k_start, commands);
+  auto replies = c.eval_pipeline(k_start, commands);
   if (!replies) {
     // Claimed but not marked: they stay claimed by us and come back by reclaim.
     return std::unexpected(replies.error());
@@ -379,16 +370,8 @@ Expected<void> RedisQueue::finish(const std::vector<ai::FinishedRequest>& items)
     commands.push_back({"EVALSHA", k_finish.sha1, "2", keys[i][0], keys[i][1], k_group, it.entry,
                         ai::status_name(it.status), it.record_json, ttl, it.id, k_done_channel});
   }
-  auto replies = m_pool->with([&](redis::Connection& c) { return eval_pipeline(c, k_finish, commands); });
-  if (!replies) {
-    return std::unexpected(replies.error());
-  }
-  for (const auto& r : *replies) {
-    if (r.is_error()) {
-      return std::unexpected(redis_error("finish", r.str()));
-    }
-  }
-  return {};
+  return all_ok(m_pool->with([&](redis::Connection& c) { return c.eval_pipeline(k_finish, commands); }),
+                "finish");
 }
 
 Expected<std::vector<std::optional<ai::SharedRecord>>>
