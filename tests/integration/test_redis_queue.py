@@ -116,6 +116,21 @@ class SharedQueue(unittest.TestCase):
         self.assertEqual(len(arrived), 20, "every request reached the upstream")
         self.assertEqual(redis_cmd(self.port, "XPENDING", "mp:queue:normal", "mp:workers", db=DB)[0], b"0")
 
+    def test_a_request_that_keeps_losing_its_instance_fails_as_abandoned(self):
+        self.fake.script([], default={"delay_ms": 3000})
+        once = ("--set", "redis.visibility_timeout_ms=1000", "--set", "redis.max_deliveries=1")
+        a = self.start(*once)
+        s, _, body = post_json(a, "/api/ai/process", email(500, wait_ms=0))
+        self.assertEqual(s, 202, body)
+        self.assertTrue(wait_until(lambda: len(self.fake.arrivals()) == 1, timeout=5))
+        a.kill()  # mid-call: its one delivery is used up
+        b = self.start(*once)
+        s, failed = self.poll(b, body["request_id"])
+        self.assertEqual((s, failed["status"]), (200, "failed"), failed)
+        self.assertIn("abandoned", failed["error"]["message"])
+        self.assertEqual(metric(b, "abandoned"), 1)
+        self.assertEqual(len(self.fake.arrivals()), 1, "not run again")
+
     def test_a_queued_request_is_cancelled_through_another_instance(self):
         self.fake.script([], default={"delay_ms": 1000})
         a, b = self.start(), self.start()
