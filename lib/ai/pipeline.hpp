@@ -232,7 +232,7 @@ private:
   /// The shared queue's share of an L2-stage turn (pipeline_shared.cpp). Called without the lock.
   void shared_turn();
   void feeder_loop();
-  void adopt(std::vector<ClaimedRequest> claimed, bool reclaimed);
+  void adopt(const std::vector<ClaimedRequest>& claimed, bool reclaimed);
   /// Settles admitted records after the shared queue took them (`ok`) or not (then locally).
   void settle_enqueued(const std::vector<std::shared_ptr<Record>>& recs, bool ok);
   /// Queues a pending record, here: the shared queue is down. Under m_mutex.

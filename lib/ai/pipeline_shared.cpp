@@ -262,6 +262,7 @@ void Pipeline::shared_turn() {
   }
   if (!resolve.empty()) {
     std::vector<std::string> ids;
+    ids.reserve(resolve.size());
     for (const auto& [id, w] : resolve) {
       ids.push_back(id);
     }
@@ -370,14 +371,14 @@ void Pipeline::feeder_loop() {
       next_reclaim = now + std::max<std::chrono::milliseconds>(visibility / 4, 250ms);
       if (auto r = m_shared->reclaim(room); r) {
         room -= std::min(room, r->size());
-        adopt(std::move(*r), true);
+        adopt(*r, true);
       } else {
         failed = true;
       }
     }
     if (room > 0 && !failed) {
       if (auto r = m_shared->claim(room, 100ms); r) {
-        adopt(std::move(*r), false);
+        adopt(*r, false);
       } else {
         failed = true;
       }
@@ -411,10 +412,10 @@ void Pipeline::feeder_loop() {
   }
 }
 
-void Pipeline::adopt(std::vector<ClaimedRequest> claimed, bool reclaimed) {
+void Pipeline::adopt(const std::vector<ClaimedRequest>& claimed, bool reclaimed) {
   std::vector<std::function<void()>> notify;
   std::vector<ClaimRef> give_back;
-  for (auto& c : claimed) {
+  for (const auto& c : claimed) {
     auto parsed = submission_from_json(c.submission_json);
     auto rec = std::make_shared<Record>();
     rec->id = c.id;
