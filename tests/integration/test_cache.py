@@ -264,6 +264,30 @@ class CacheRedis(unittest.TestCase):
         self.assertIn("5000", out.stdout)
         self.assertEqual(self.r.call("DBSIZE"), 0)
 
+    def test_flush_across_many_batches_deletes_exactly_the_matching_keys(self):
+        """Thousands of keys (many SCAN batches): --older-than and --type select exactly their
+        keys, and keys that only look like cache keys survive every flush."""
+        entries = [entry(TYPES[i % 4], i, age=7200 if i % 5 == 0 else 0) for i in range(4000)]
+        self.assertEqual(self.seed(entries)["imported"], 4000)
+        junk = ["mp:cache:v1:bogus:" + "a" * 64, "mp:cache:v1:summary:", "mp:cache:v1::x",
+                "mp:cache:v2:summary:" + "b" * 64, "mp:cache:v1:summaryx:c", "unrelated"]
+        for k in junk:
+            self.r.call("SET", k, "x")
+        old = {e["key"] for e in entries if e["ttl_s"] < TTL - 3600}
+        out = self.cache("flush", "--yes", "--older-than", "1h")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["deleted"], len(old))
+        self.assertEqual(self.r.call("EXISTS", *old), 0)
+        summary = {e["key"] for e in entries if e["key"] not in old and ":summary:" in e["key"]}
+        out = self.cache("flush", "--yes", "--type", "summary")
+        self.assertEqual(json.loads(out.stdout)["deleted"], len(summary))
+        self.assertEqual(self.r.call("EXISTS", *summary), 0)
+        rest = {e["key"] for e in entries} - old - summary
+        self.assertEqual(self.r.call("EXISTS", *rest), len(rest))
+        out = self.cache("flush", "--yes")
+        self.assertEqual(json.loads(out.stdout)["deleted"], len(rest))
+        self.assertEqual(sorted(k.decode() for k in self.r.call("KEYS", "*")), sorted(junk))
+
     def test_export_then_import_round_trips(self):
         entries = self.seed_mix()
         out = self.cache("export")
