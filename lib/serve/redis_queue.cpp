@@ -31,24 +31,57 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return e
 )lua");
 
-// KEYS: record, stream. ARGV: group, entry, consumer, ttl. A request that is final (or
-// gone) is acknowledged and dropped (-1); otherwise it is marked processing and the count
-// of deliveries (this one included) is returned.
-const redis::Script k_start(R"lua(
-local st = redis.call('HGET', KEYS[1], 'status')
-if (not st) or st == 'cancelled' or st == 'completed' or st == 'failed' then
-  redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
-  redis.call('XDEL', KEYS[2], ARGV[2])
-  return -1
+// Claiming one entry: a request that is final (or gone) is acknowledged and dropped (-1);
+// otherwise it is marked processing and the count of its deliveries (this one included)
+// is returned. Shared by the two scripts below.
+constexpr std::string_view k_start_fn = R"lua(
+local function start(record, stream, group, entry, consumer, ttl)
+  local st = redis.call('HGET', record, 'status')
+  if (not st) or st == 'cancelled' or st == 'completed' or st == 'failed' then
+    redis.call('XACK', stream, group, entry)
+    redis.call('XDEL', stream, entry)
+    return -1
+  end
+  if st == 'queued' then
+    local json = redis.call('HGET', record, 'json')
+    json = string.gsub(json, '"status":"queued"', '"status":"processing"', 1)
+    redis.call('HSET', record, 'status', 'processing', 'json', json)
+  end
+  redis.call('HSET', record, 'consumer', consumer)
+  redis.call('EXPIRE', record, ttl)
+  return redis.call('HINCRBY', record, 'deliveries', 1)
 end
-if st == 'queued' then
-  local json = redis.call('HGET', KEYS[1], 'json')
-  json = string.gsub(json, '"status":"queued"', '"status":"processing"', 1)
-  redis.call('HSET', KEYS[1], 'status', 'processing', 'json', json)
+)lua";
+
+// KEYS: record, stream. ARGV: group, entry, consumer, ttl. For entries read otherwise
+// (XAUTOCLAIM, a blocking XREADGROUP).
+const redis::Script k_start(std::string(k_start_fn) + R"lua(
+return start(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+)lua");
+
+// KEYS: the five streams, most urgent first. ARGV: group, consumer, max, ttl. Reads and
+// claims up to max new entries in one round trip: {{level, entry, id, submission,
+// deliveries}, ...}, level counting from 0.
+const redis::Script k_claim(std::string(k_start_fn) + R"lua(
+local out, left = {}, tonumber(ARGV[3])
+for level, stream in ipairs(KEYS) do
+  if left <= 0 then break end
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', stream, '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      local id, sub = '', ''
+      for f = 1, #e[2], 2 do
+        if e[2][f] == 'id' then id = e[2][f + 1] elseif e[2][f] == 'sub' then sub = e[2][f + 1] end
+      end
+      local n = start('mp:req:' .. id, stream, ARGV[1], e[1], ARGV[2], ARGV[4])
+      if n > 0 then
+        out[#out + 1] = {level - 1, e[1], id, sub, n}
+        left = left - 1
+      end
+    end
+  end
 end
-redis.call('HSET', KEYS[1], 'consumer', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
+return out
 )lua");
 
 // KEYS: record, stream. ARGV: group, entry, status, json, ttl, id, channel.
@@ -254,23 +287,40 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::claim(std::size_t max, std
     }
     return {};
   };
-  // The most urgent level first: one read per level until `max` are claimed.
-  for (std::size_t i = 0; i < ai::k_priority_count && read.size() < max; ++i) {
-    const std::string key = stream_key(static_cast<ai::Priority>(i));
-    const std::string count = std::to_string(max - read.size());
-    if (auto ok = take(
-            c.command({"XREADGROUP", "GROUP", k_group, m_consumer, "COUNT", count, "STREAMS", key, ">"}));
-        !ok) {
-      return std::unexpected(ok.error());
-    }
+  // The most urgent level first, claimed in the same script: one round trip.
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
+    keys.push_back(stream_key(static_cast<ai::Priority>(i)));
   }
-  if (read.empty() && wait.count() > 0) {
+  const std::string count = std::to_string(max);
+  const std::string ttl = std::to_string(std::max<std::int64_t>(m_options.record_ttl.count(), 86'400));
+  std::vector<std::string_view> key_views(keys.begin(), keys.end());
+  auto claimed = c.eval(k_claim, key_views, {k_group, m_consumer, count, ttl});
+  if (!claimed) {
+    return std::unexpected(claimed.error());
+  }
+  if (claimed->is_error()) {
+    if (claimed->str().find("NOGROUP") != std::string_view::npos) {
+      m_groups_ready = false; // Redis lost the streams (a restart without persistence)
+    }
+    return std::unexpected(redis_error("claim", claimed->str()));
+  }
+  std::vector<ai::ClaimedRequest> out;
+  for (std::size_t i = 0; i < claimed->size(); ++i) {
+    const auto e = claimed->at(i);
+    if (e.size() < 5 || e.at(0).integer() < 0 || e.at(0).integer() >= std::int64_t{ai::k_priority_count}) {
+      continue;
+    }
+    out.push_back(ai::ClaimedRequest{std::string(e.at(2).str()), static_cast<ai::Priority>(e.at(0).integer()),
+                                     std::string(e.at(1).str()), std::string(e.at(3).str()),
+                                     static_cast<int>(e.at(4).integer())});
+  }
+  if (!out.empty() || wait.count() <= 0) {
+    return out;
+  }
+  {
     // Nothing queued: wait for the next request on any level (one, so a burst is then read
     // in priority order by the next call).
-    std::vector<std::string> keys;
-    for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
-      keys.push_back(stream_key(static_cast<ai::Priority>(i)));
-    }
     const std::string block = std::to_string(wait.count());
     std::vector<std::string_view> argv{"XREADGROUP", "GROUP", k_group, m_consumer, "COUNT",
                                        "1",          "BLOCK", block,   "STREAMS"};
