@@ -424,7 +424,7 @@ void Pipeline::complete(const std::shared_ptr<Record>& rec, Status status,
     }
     r.waiters.clear();
     if (r.claim) {
-      finish_shared(r);
+      finish_shared(r, notify);
     }
     // Cache hits are not reported (the contract of on_final), L2 hits included.
     if (m_on_final && st != Status::cancelled && !r.cached) {

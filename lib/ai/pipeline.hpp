@@ -246,7 +246,7 @@ private:
   /// submit()'s path in shared mode: admitted, then to the L2 stage. Under m_mutex.
   std::expected<RecordView, QueueFull> submit_shared(const std::shared_ptr<Record>& rec);
   /// A claimed record became final: its write-back to the shared queue. Under m_mutex.
-  void finish_shared(Record& r);
+  void finish_shared(Record& r, std::vector<std::function<void()>>& notify);
   /// A completion announced by the shared queue (the listener's thread). Takes m_mutex.
   void on_shared_done(std::string_view id);
   /// The stage's work is waiting (lookups, writes, shared-queue traffic). Under m_mutex.

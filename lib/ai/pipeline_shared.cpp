@@ -86,12 +86,19 @@ std::expected<RecordView, QueueFull> Pipeline::submit_shared(const std::shared_p
   return view(*rec);
 }
 
-void Pipeline::finish_shared(Record& r) {
-  m_sq->finishes.push_back(
-      FinishedRequest{r.id, r.claim->first, r.claim->second, r.status, view(r).to_json()});
+void Pipeline::finish_shared(Record& r, std::vector<std::function<void()>>& notify) {
+  auto v = view(r);
+  m_sq->finishes.push_back(FinishedRequest{r.id, r.claim->first, r.claim->second, r.status, v.to_json()});
   m_sq->claimed.erase(r.id);
   r.claim.reset();
   m_l2_cv.notify_one();
+  // Waiters here on a request that came back to this instance need no fetch.
+  if (auto it = m_sq->waiting.find(r.id); it != m_sq->waiting.end()) {
+    for (auto& w : it->second) {
+      notify.emplace_back([f = std::move(w.fn), v]() mutable { f(std::move(v)); });
+    }
+    m_sq->waiting.erase(it);
+  }
 }
 
 void Pipeline::on_shared_done(std::string_view text) {
