@@ -69,6 +69,7 @@ bench: build
 	bench/cache_flush.sh --build-dir $(BUILD_DIR)
 	bench/l2_hit.sh --build-dir $(BUILD_DIR)
 	bench/redis_client.sh --build-dir $(BUILD_DIR)
+	bench/shared_queue.sh --build-dir $(BUILD_DIR)
 	bench/limit_overshoot.py --build-dir $(BUILD_DIR)
 
 ## bench-deps: the Node peer of bench/ws_push.sh (npm ci from bench/node/package-lock.json)
