@@ -25,10 +25,14 @@ done
 here=$(cd "$(dirname "$0")/.." && pwd)
 serve="$here/$build_dir/tools/mp-serve" bench="$here/$build_dir/tools/mp-bench"
 command -v redis-server >/dev/null || { echo "shared_queue.sh: redis-server missing: run 'make deps'" >&2; exit 3; }
-[ -x "$serve" ] && [ -x "$bench" ] || { echo "shared_queue.sh: $serve or $bench missing: run 'make build'" >&2; exit 3; }
+if [ ! -x "$serve" ] || [ ! -x "$bench" ]; then
+  echo "shared_queue.sh: $serve or $bench missing: run 'make build'" >&2
+  exit 3
+fi
 
 work=$(mktemp -d)
-redis_pid= serve_pid=
+redis_pid=''
+serve_pid=''
 stop() { # PID: TERM, wait, then KILL
   [ -n "$1" ] || return 0
   kill "$1" 2>/dev/null || true
