@@ -357,13 +357,8 @@ void Pipeline::stop() {
       }
       rec->waiters.clear();
     }
-    if (m_sq) { // answered from the shared store, as of now
-      for (auto& [id, ws] : m_sq->waiting) {
-        for (auto& w : ws) {
-          m_sq->resolve.emplace_back(id, std::move(w));
-        }
-      }
-      m_sq->waiting.clear();
+    if (m_sq) {
+      refetch_remote_waiters(); // answered from the shared store, as of now
       m_sq->feed_cv.notify_all();
     }
   }

@@ -247,6 +247,9 @@ private:
   std::expected<RecordView, QueueFull> submit_shared(const std::shared_ptr<Record>& rec);
   /// A claimed record became final: its write-back to the shared queue. Under m_mutex.
   void finish_shared(Record& r, std::vector<std::function<void()>>& notify);
+  /// Every remote waiter is answered from a fresh fetch (announcements may have been
+  /// missed, or the pipeline stops). Under m_mutex.
+  void refetch_remote_waiters();
   /// A completion announced by the shared queue (the listener's thread). Takes m_mutex.
   void on_shared_done(std::string_view id);
   /// The stage's work is waiting (lookups, writes, shared-queue traffic). Under m_mutex.

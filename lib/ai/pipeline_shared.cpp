@@ -43,13 +43,7 @@ void Pipeline::set_shared_queue(std::unique_ptr<SharedQueue> queue, SharedQueueO
   m_shared->listen([this](std::string_view id) { on_shared_done(id); },
                    [this] {
                      std::lock_guard lock(m_mutex);
-                     for (auto& [id, ws] : m_sq->waiting) {
-                       for (auto& w : ws) {
-                         m_sq->resolve.emplace_back(id, std::move(w));
-                       }
-                     }
-                     m_sq->waiting.clear();
-                     m_l2_cv.notify_one();
+                     refetch_remote_waiters();
                    });
   if (!m_l2_thread.joinable()) {
     m_l2_thread = std::thread([this] { l2_loop(); });
@@ -99,6 +93,16 @@ void Pipeline::finish_shared(Record& r, std::vector<std::function<void()>>& noti
     }
     m_sq->waiting.erase(it);
   }
+}
+
+void Pipeline::refetch_remote_waiters() {
+  for (auto& [id, ws] : m_sq->waiting) {
+    for (auto& w : ws) {
+      m_sq->resolve.emplace_back(id, std::move(w));
+    }
+  }
+  m_sq->waiting.clear();
+  m_l2_cv.notify_one();
 }
 
 void Pipeline::on_shared_done(std::string_view text) {

@@ -180,6 +180,11 @@ RedisQueue::RedisQueue(std::shared_ptr<redis::Pool> pool, RedisQueueOptions opti
 
 RedisQueue::~RedisQueue() = default;
 
+std::string RedisQueue::queued_ttl() const {
+  // Queued records live at least a day: a long queue must not expire what it holds.
+  return std::to_string(std::max<std::int64_t>(m_options.record_ttl.count(), 86'400));
+}
+
 Expected<redis::Connection*> RedisQueue::connection() {
   if (m_conn && m_conn->broken()) {
     m_conn.reset();
@@ -209,8 +214,7 @@ Expected<redis::Connection*> RedisQueue::connection() {
 }
 
 Expected<void> RedisQueue::enqueue(const std::vector<ai::QueuedRequest>& items) {
-  // Queued records live at least a day: a long queue must not expire what it holds.
-  const std::string ttl = std::to_string(std::max<std::int64_t>(m_options.record_ttl.count(), 86'400));
+  const std::string ttl = queued_ttl();
   std::vector<std::array<std::string, 2>> keys(items.size());
   std::vector<std::vector<std::string_view>> commands;
   commands.reserve(items.size());
@@ -229,7 +233,7 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::start(redis::Connection& c
   if (read.empty()) {
     return read;
   }
-  const std::string ttl = std::to_string(std::max<std::int64_t>(m_options.record_ttl.count(), 86'400));
+  const std::string ttl = queued_ttl();
   std::vector<std::array<std::string, 2>> keys(read.size());
   std::vector<std::vector<std::string_view>> commands;
   for (std::size_t i = 0; i < read.size(); ++i) {
@@ -293,7 +297,7 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::claim(std::size_t max, std
     keys.push_back(stream_key(static_cast<ai::Priority>(i)));
   }
   const std::string count = std::to_string(max);
-  const std::string ttl = std::to_string(std::max<std::int64_t>(m_options.record_ttl.count(), 86'400));
+  const std::string ttl = queued_ttl();
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
   auto claimed = c.eval(k_claim, key_views, {k_group, m_consumer, count, ttl});
   if (!claimed) {

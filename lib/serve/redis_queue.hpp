@@ -54,6 +54,8 @@ private:
   Expected<redis::Connection*> connection();
   /// Runs the claim script on freshly read entries; keeps those still to be run. Under m_conn_mu.
   Expected<std::vector<ai::ClaimedRequest>> start(redis::Connection& c, std::vector<ai::ClaimedRequest> read);
+  /// The TTL of a record still queued or running, in seconds (text for Redis).
+  [[nodiscard]] std::string queued_ttl() const;
   Expected<void> claim_many(const std::vector<ai::ClaimRef>& claims, bool give_back);
 
   std::shared_ptr<redis::Pool> m_pool;
