@@ -15,6 +15,8 @@ namespace mp::analyser {
 
 /// What the caller asked for; decides which fields a result carries.
 enum class RequestType { classification, summary, action_items, analysis };
+inline constexpr RequestType k_request_types[] = {RequestType::classification, RequestType::summary,
+                                                  RequestType::action_items, RequestType::analysis};
 
 std::optional<RequestType> parse_request_type(std::string_view name);
 std::string_view request_type_name(RequestType t);

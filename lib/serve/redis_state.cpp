@@ -2,6 +2,7 @@
 
 #include "serve/redis_state.hpp"
 #include "ai/cache.hpp"
+#include "ai/cache_index.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -102,12 +103,18 @@ Expected<void> RedisCache::put_many(const std::vector<std::pair<std::string, std
     frames.push_back(ai::zstd_compress(json, m_level));
   }
   const std::string ex = std::to_string(ttl.count());
-  std::vector<std::vector<std::string_view>> cmds;
-  cmds.reserve(entries.size());
+  ai::IndexCommands cmds;
+  std::vector<ai::IndexedStore> stored;
+  stored.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    cmds.push_back({"SET", entries[i].first, frames[i], "EX", ex});
+    cmds.cmds.push_back({"SET", entries[i].first, frames[i], "EX", ex});
+    stored.push_back({entries[i].first, ttl.count()});
   }
-  auto replies = m_pool->with([&](redis::Connection& c) { return c.pipeline(cmds); });
+  // The index is written in the same pipeline (ai/cache_index.hpp): mp-cache flush reads it.
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  ai::append_index_commands(stored, now.count(), cmds);
+  auto replies = m_pool->with([&](redis::Connection& c) { return c.pipeline(cmds.cmds); });
   if (!replies) {
     return std::unexpected(replies.error());
   }

@@ -74,9 +74,9 @@ struct CacheEntry {
 };
 
 struct FlushOutcome {
-  std::uint64_t scanned = 0; ///< cache keys SCAN returned (Redis) or the L1 held
-  /// Keys the filter selected; SCAN may return a key twice while Redis rehashes, so in a
-  /// dry run this can exceed the keys there are by a few.
+  std::uint64_t scanned = 0; ///< index entries popped and keys SCAN returned (Redis), or the L1's
+  /// Keys the filter selected. The index can name keys already gone, and SCAN may return a
+  /// key twice while Redis rehashes, so this can exceed the keys there are.
   std::uint64_t matched = 0;
   std::uint64_t deleted = 0; ///< keys actually removed (0 for a dry run)
 };

@@ -288,6 +288,56 @@ class CacheRedis(unittest.TestCase):
         self.assertEqual(json.loads(out.stdout)["deleted"], len(rest))
         self.assertEqual(sorted(k.decode() for k in self.r.call("KEYS", "*")), sorted(junk))
 
+    def index(self, type_):
+        """The digests of the index bucket of `type_` for this hour (or the last, at the turn)."""
+        hour = int(time.time()) // 3600
+        for h in (hour, hour - 1):
+            members = self.r.call("LRANGE", f"mp:cache:index:v1:{type_}:{h}", "0", "-1")
+            if members:
+                return members
+        return []
+
+    def test_import_indexes_what_it_stores(self):
+        entries = self.seed_mix()
+        self.assertEqual(sorted(self.index("summary")),
+                         sorted(bytes.fromhex(e["key"].rsplit(":", 1)[1]) for e in entries if ":summary:" in e["key"]))
+        hour = int(time.time()) // 3600
+        ttl = max(self.r.call("TTL", f"mp:cache:index:v1:classification:{h}") for h in (hour, hour - 1))
+        self.assertGreater(ttl, TTL, "the bucket outlives the keys it names")
+
+    def test_flush_empties_the_index_and_sweeps_what_it_does_not_name(self):
+        """The index speeds a flush up; it is never trusted to be complete or current."""
+        entries = [entry(TYPES[i % 4], i) for i in range(2000)]
+        self.seed(entries)
+        # Written by something other than mp (no index), and one deleted by hand (a stale digest).
+        unindexed = [key(t, 10_000 + i) for t in TYPES for i in range(50)]
+        for k in unindexed:
+            self.r.call("SET", k, "x", "EX", str(TTL))
+        self.r.call("DEL", entries[0]["key"])
+        self.r.call("SET", "unrelated", "x")
+        out = self.cache("flush", "--yes", "--type", "summary")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        summary = [k for k in [e["key"] for e in entries] + unindexed if ":summary:" in k]
+        self.assertEqual(json.loads(out.stdout)["deleted"], len(summary))
+        self.assertEqual(self.r.call("EXISTS", *summary), 0)
+        self.assertEqual(self.index("summary"), [], "the summary bucket was emptied")
+        self.assertEqual(len(self.index("analysis")), 500, "other types' buckets are left as they are")
+        out = self.cache("flush", "--yes")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        r = json.loads(out.stdout)
+        self.assertEqual(r["deleted"], 2000 + 200 - 1 - len(summary))
+        self.assertGreaterEqual(r["matched"], r["deleted"])
+        self.assertEqual([k.decode() for k in self.r.call("KEYS", "*")], ["unrelated"], "keys and index gone")
+
+    def test_flush_by_age_decides_by_ttl_not_by_the_index(self):
+        """An import dates its keys by their TTL, so an hour-old key sits in this hour's bucket:
+        --older-than must still find it, and leave the young keys of that bucket alone."""
+        self.seed_mix()
+        out = self.cache("flush", "--yes", "--older-than", "1h")
+        self.assertEqual(json.loads(out.stdout)["deleted"], 2)
+        self.assertEqual(len(ndjson(self.cache("ls").stdout)), 8)
+        self.assertEqual(len(self.index("summary")), 3, "the index is left to the next full flush")
+
     def test_export_then_import_round_trips(self):
         entries = self.seed_mix()
         out = self.cache("export")

@@ -91,6 +91,25 @@ class SharedState(unittest.TestCase):
         self.assertTrue(third["cached"])
         self.assertTrue(wait_until(lambda: redis_cmd(self.port, "HGET", "mp:cache:stats", "l2_hits") == b"1", timeout=5))
 
+    def test_a_stored_result_is_in_the_index_mp_cache_flush_reads(self):
+        a = self.start()
+        s, _, first = post_json(a, "/api/ai/process", email(7, wait_ms=10000))
+        self.assertEqual((s, first["status"]), (200, "completed"), first)
+        key = first_key(a, first)
+        digest = bytes.fromhex(key.rsplit(":", 1)[1])
+        hour = int(time.time()) // 3600
+        lists = [f"mp:cache:index:v1:summary:{h}" for h in (hour, hour - 1)]  # stored across the hour
+        self.assertTrue(wait_until(lambda: any(redis_cmd(self.port, "LRANGE", l, "0", "-1") == [digest]
+                                               for l in lists), timeout=5))
+        index = next(l for l in lists if redis_cmd(self.port, "EXISTS", l) == b"1")
+        # It outlives every key it names: the end of its hour, the TTL (default 1 day), an hour.
+        self.assertGreater(int(redis_cmd(self.port, "TTL", index)), 86400)
+        self.assertGreater(int(redis_cmd(self.port, "TTL", key)), 86400 - 60)
+        out = run_tool("mp-cache", "--redis", self.url, "flush", "--yes")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["deleted"], 1)
+        self.assertEqual(redis_cmd(self.port, "EXISTS", key, index), b"0")
+
     def test_the_rate_limit_holds_across_instances(self):
         limit = ("--set", "ai_processing.rate_limiting.requests_per_minute=4")
         servers = [self.start(*limit) for _ in range(3)]
