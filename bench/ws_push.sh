@@ -4,7 +4,8 @@
 # broadcast server in bench/node. Prints, with the targets:
 #   idle      mp-serve's RSS per idle connection (VmRSS held - before) / N   (<= 8 KiB)
 #   fan-out   deliveries/s broadcasting in bursts to every subscriber  (>= 1,000,000/s, >= 5x node)
-#   latency   publish-to-receipt p50/p99 at 10 broadcasts/s            (p99 <= 10 ms)
+#   latency   publish-to-receipt p50/p99 at 10 broadcasts/s            (p99 <= 10 ms), and the
+#             machine's floor: the same broadcasts as bare send(2) calls (mp-bench-tcp-floor)
 #   delivery  every message reached every subscriber in fan-out and latency (mp-serve: exit 1 if not)
 #
 # Usage: bench/ws_push.sh [--connections 10000] [--ramp 5000] [--fanout-count 200] [--burst 50]
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$2; shift 2 ;;
     --serve) serve=$2; shift 2 ;;
     --ws-load) ws_load=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "ws_push.sh: unknown flag $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,7 +44,8 @@ case "$only" in ''|idle|fanout|latency) ;; *) echo "ws_push.sh: --only idle|fano
 here=$(cd "$(dirname "$0")/.." && pwd)
 serve=${serve:-$here/$build_dir/tools/mp-serve}
 ws_load=${ws_load:-$here/$build_dir/bench/ws_load}
-for bin in "$serve" "$ws_load"; do
+tcp_floor=$here/$build_dir/bench/mp-bench-tcp-floor
+for bin in "$serve" "$ws_load" "$tcp_floor"; do
   [ -x "$bin" ] || { echo "ws_push.sh: $bin missing: run 'make build'" >&2; exit 3; }
 done
 command -v curl >/dev/null || { echo "ws_push.sh: curl missing: run 'make deps'" >&2; exit 3; }
@@ -184,8 +186,22 @@ if [ -z "$only" ] || [ "$only" = latency ]; then
       "$(get "$f" latency_ms.p50)" "$(get "$f" latency_ms.p90)" "$(get "$f" latency_ms.p99)" \
       "$(get "$f" latency_ms.max)" "$(get "$f" messages)"
   done
+  # The machine's floor, no server at all: one send(2) per connection from as many threads
+  # as mp-serve has, read by one epoll thread in another process (bench/tcp_floor.cpp).
+  "$tcp_floor" --connections "$connections" --rate "$latency_rate" --count "$count" --warm "$latency_rate" \
+    --writers "$server_threads" --payload-bytes $((payload + 120 > 256 ? 256 : payload + 120)) \
+    >"$work/floor-latency.json" 2>"$work/floor.log" || {
+    echo "ws_push.sh: mp-bench-tcp-floor failed:" >&2; tail -5 "$work/floor.log" >&2; exit 1; }
+  [ -n "$out" ] && cp "$work/floor-latency.json" "$out/"
+  f="$work/floor-latency.json"
+  printf '  %-9s p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  (%s deliveries; CPU %s us to send, %s us to read each)\n' \
+    "tcp floor" "$(get "$f" latency_ms.p50)" "$(get "$f" latency_ms.p90)" "$(get "$f" latency_ms.p99)" \
+    "$(get "$f" latency_ms.max)" "$(get "$f" deliveries)" "$(get "$f" writer_cpu_us_per_delivery)" \
+    "$(get "$f" reader_cpu_us_per_delivery)"
   p99=$(get "$work/mp-latency.json" latency_ms.p99)
-  echo "  mp-serve p99: $p99 ms (target <= 10 ms: $(verdict "$p99 <= 10"))"
+  floor_p99=$(get "$f" latency_ms.p99)
+  echo "  mp-serve p99: $p99 ms (target <= 10 ms: $(verdict "$p99 <= 10")); the floor's p99: $floor_p99 ms," \
+    "mp-serve/floor $(ratio "$p99" "$floor_p99")"
 fi
 
 if [ -z "$only" ] || [ "$only" != idle ]; then
