@@ -84,6 +84,28 @@ end
 return out
 )lua");
 
+// KEYS: the five streams. ARGV: group, this consumer, min idle ms. Deletes the consumers
+// that hold nothing and have not read for min idle ms: those of instances that stopped (a
+// new name each start). Safe for a live one too: nothing pending is lost, and its next
+// read or claim creates it again. Returns how many went.
+const redis::Script k_prune(R"lua(
+local removed = 0
+for _, stream in ipairs(KEYS) do
+  local consumers = redis.pcall('XINFO', 'CONSUMERS', stream, ARGV[1])
+  if type(consumers) == 'table' and not consumers.err then
+    for _, c in ipairs(consumers) do
+      local f = {}
+      for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+      if f.name ~= ARGV[2] and f.pending == 0 and f.idle > tonumber(ARGV[3]) then
+        redis.call('XGROUP', 'DELCONSUMER', stream, ARGV[1], f.name)
+        removed = removed + 1
+      end
+    end
+  end
+end
+return removed
+)lua");
+
 // KEYS: record, stream. ARGV: group, entry, status, json, ttl, id, channel.
 const redis::Script k_finish(R"lua(
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'json', ARGV[4])
@@ -365,7 +387,28 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::reclaim(std::size_t max) {
       parse_entries(r->at(1), p, read);
     }
   }
+  prune(c);
   return start(c, std::move(read));
+}
+
+void RedisQueue::prune(redis::Connection& c) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < m_next_prune) {
+    return;
+  }
+  m_next_prune = now + m_options.visibility * 2;
+  std::array<std::string, ai::k_priority_count> keys;
+  std::vector<std::string_view> key_views;
+  for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
+    keys[i] = stream_key(static_cast<ai::Priority>(i));
+    key_views.push_back(keys[i]);
+  }
+  const std::string min_idle = std::to_string(m_options.visibility.count() * 10);
+  auto r = c.eval(k_prune, key_views, {k_group, m_consumer, min_idle});
+  if (r && !r->is_error() && r->integer() > 0) {
+    spdlog::info("redis: shared queue: removed {} idle consumer(s) of stopped instances from {}",
+                 r->integer(), k_group);
+  }
 }
 
 Expected<void> RedisQueue::claim_many(const std::vector<ai::ClaimRef>& claims, bool give_back) {

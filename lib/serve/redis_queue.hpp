@@ -3,7 +3,9 @@
 //
 // Keys:
 //   mp:queue:<priority>  stream per level: entries {id, sub}; consumer group "mp:workers",
-//                        one consumer per instance; an entry is deleted when finished
+//                        one consumer per instance start (removed by the others once it
+//                        holds nothing and has been idle 10 visibility timeouts); an entry
+//                        is deleted when finished
 //   mp:req:<id>          hash: owner status json stream entry deliveries consumer; EX the
 //                        record TTL (a day at least while queued), refreshed at each step
 //   mp:req:done          channel: the id of every request that became final
@@ -57,6 +59,9 @@ private:
   /// The TTL of a record still queued or running, in seconds (text for Redis).
   [[nodiscard]] std::string queued_ttl() const;
   Expected<void> claim_many(const std::vector<ai::ClaimRef>& claims, bool give_back);
+  /// At most every two visibility timeouts: drops the group's consumers that hold nothing
+  /// and have been idle for ten (stopped instances). Under m_conn_mu.
+  void prune(redis::Connection& c);
 
   std::shared_ptr<redis::Pool> m_pool;
   RedisQueueOptions m_options;
@@ -64,6 +69,7 @@ private:
   std::mutex m_conn_mu;
   std::optional<redis::Connection> m_conn;
   bool m_groups_ready = false;
+  std::chrono::steady_clock::time_point m_next_prune{};
   std::unique_ptr<redis::Subscriber> m_subscriber;
 };
 

@@ -171,6 +171,30 @@ class SharedQueue(unittest.TestCase):
             self.assertEqual(body["status"], "completed", body)
         self.assertGreater(metric(b, "reclaimed"), 0)
 
+    def test_the_consumers_of_stopped_instances_are_removed(self):
+        """Each start is a new consumer in the group (once it has read something); once a
+        stopped one holds nothing and has been idle for ten visibility timeouts, a live
+        instance removes it."""
+        self.fake.script([], default={"delay_ms": 300})
+        quick = ("--set", "redis.visibility_timeout_ms=500")
+        a, b = self.start(*quick), self.start(*quick)
+        stream = "mp:queue:normal"
+
+        def owners():
+            r = redis_cmd(self.port, "XINFO", "CONSUMERS", stream, "mp:workers", db=DB)
+            # Names are host-pid-random; an error reply before the group exists.
+            return sorted(int(c[1].decode().split("-")[-2]) for c in r) if isinstance(r, list) else []
+
+        ids = [post_json(a, "/api/ai/process", email(500 + i, wait_ms=0))[2]["request_id"] for i in range(8)]
+        for rid in ids:
+            self.assertEqual(self.poll(b, rid)[1]["status"], "completed")
+        self.assertEqual(owners(), sorted([a.proc.pid, b.proc.pid]), "both took work")
+        self.assertEqual(a.terminate(), 0, a.log())
+        self.assertTrue(wait_until(lambda: owners() == [b.proc.pid], timeout=20), owners())
+        self.assertIn("removed 1 idle consumer", b.log())
+        # B keeps its own, and it still takes work.
+        s, _, body = post_json(b, "/api/ai/process", email(600, wait_ms=10000))
+        self.assertEqual((s, body["status"]), (200, "completed"), body)
 
 if __name__ == "__main__":
     unittest.main()
