@@ -59,12 +59,43 @@ const redis::Script k_start(std::string(k_start_fn) + R"lua(
 return start(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 )lua");
 
-// KEYS: the five streams, most urgent first. ARGV: group, consumer, max, ttl. Reads and
-// claims up to max new entries in one round trip: {{level, entry, id, submission,
-// deliveries}, ...}, level counting from 0.
+// KEYS: the five streams, most urgent first. ARGV: group, consumer, max, ttl, aging ms (0:
+// none). Reads and claims up to max new entries in one round trip: {{level, entry, id,
+// submission, deliveries}, ...}, level counting from 0.
+//
+// Aging as in each instance's local queue (ai/queue.hpp): a level's oldest unread entry
+// (the first after the group's last-delivered-id; its id is its enqueue time on Redis's
+// clock) counts one level more urgent per `aging` it has waited, and the levels are read
+// by that effective level, the older head first on a tie. A batch is read from one level
+// at a time, so entries behind an aged head ride along: claims are a few at a time.
 const redis::Script k_claim(std::string(k_start_fn) + R"lua(
-local out, left = {}, tonumber(ARGV[3])
-for level, stream in ipairs(KEYS) do
+local out, left, aging = {}, tonumber(ARGV[3]), tonumber(ARGV[5])
+local order = {}
+for level = 1, #KEYS do order[level] = {level, level - 1, 0} end
+if aging > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for level, stream in ipairs(KEYS) do
+    local last = '0-0'
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+      local f = {}
+      for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+      if f['name'] == ARGV[1] then last = f['last-delivered-id'] end
+    end
+    local head = redis.call('XRANGE', stream, '(' .. last, '+', 'COUNT', 1)
+    if #head > 0 then
+      local age = math.max(0, now - tonumber(string.match(head[1][1], '^(%d+)')))
+      order[level] = {level, math.max(0, level - 1 - math.floor(age / aging)), age}
+    end
+  end
+  table.sort(order, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    if a[3] ~= b[3] then return a[3] > b[3] end
+    return a[1] < b[1]
+  end)
+end
+for _, o in ipairs(order) do
+  local level, stream = o[1], KEYS[o[1]]
   if left <= 0 then break end
   local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', stream, '>')
   if r then
@@ -313,7 +344,7 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::claim(std::size_t max, std
     }
     return {};
   };
-  // The most urgent level first, claimed in the same script: one round trip.
+  // The most urgent level first (after aging), claimed in the same script: one round trip.
   std::vector<std::string> keys;
   for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
     keys.push_back(stream_key(static_cast<ai::Priority>(i)));
@@ -321,7 +352,8 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::claim(std::size_t max, std
   const std::string count = std::to_string(max);
   const std::string ttl = queued_ttl();
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  auto claimed = c.eval(k_claim, key_views, {k_group, m_consumer, count, ttl});
+  const std::string aging = std::to_string(m_options.aging.count());
+  auto claimed = c.eval(k_claim, key_views, {k_group, m_consumer, count, ttl, aging});
   if (!claimed) {
     return std::unexpected(claimed.error());
   }

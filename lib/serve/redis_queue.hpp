@@ -27,6 +27,7 @@ namespace mp::serve {
 
 struct RedisQueueOptions {
   std::chrono::milliseconds visibility{15'000};
+  std::chrono::milliseconds aging{10'000}; ///< ai_processing.queue.aging_ms; 0: strict priority
   std::chrono::seconds record_ttl{3600};
   redis::ConnectOptions connect;
 };

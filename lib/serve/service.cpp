@@ -263,6 +263,7 @@ void Service::add_shared_queue(std::chrono::seconds record_ttl) {
   const auto& r = m_config.redis;
   RedisQueueOptions o;
   o.visibility = std::chrono::milliseconds(r.visibility_timeout_ms);
+  o.aging = std::chrono::milliseconds(m_config.ai_processing.queue.aging_ms);
   o.record_ttl = record_ttl;
   o.connect = redis::ConnectOptions{std::chrono::milliseconds(r.connect_timeout_ms),
                                     std::chrono::milliseconds(r.command_timeout_ms)};

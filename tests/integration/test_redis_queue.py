@@ -195,6 +195,23 @@ class SharedQueue(unittest.TestCase):
         # B keeps its own, and it still takes work.
         s, _, body = post_json(b, "/api/ai/process", email(600, wait_ms=10000))
         self.assertEqual((s, body["status"]), (200, "completed"), body)
+    def test_aging_lifts_a_waiting_request_across_the_shared_levels(self):
+        """Behind a steady stream of high-priority work a background request is not left for
+        last: each aging period it waits in Redis lifts it one level, as in the local queue."""
+        self.fake.script([], default={"delay_ms": 150})
+        a = self.start("--set", "ai_processing.queue.aging_ms=400")
+        s, _, bg = post_json(a, "/api/ai/process", email(700, wait_ms=0, priority="background"))
+        self.assertEqual(s, 202, bg)
+        highs = [post_json(a, "/api/ai/process", email(701 + i, wait_ms=0, priority="high"))[2]["request_id"]
+                 for i in range(16)]
+        # 16 x 150 ms of high work; the background one counts as high after 3 x 400 ms.
+        s, done = self.poll(a, bg["request_id"])
+        self.assertEqual(done["status"], "completed", done)
+        waiting = [rid for rid in highs if a.get_json(f"/api/ai/requests/{rid}")[1]["status"] != "completed"]
+        self.assertGreaterEqual(len(waiting), 3, "the background request overtook the last high ones")
+        for rid in highs:
+            self.assertEqual(self.poll(a, rid)[1]["status"], "completed")
+
 
 if __name__ == "__main__":
     unittest.main()
