@@ -5,6 +5,7 @@
 #   embedded      no Redis (the peer)
 #   redis-local   --redis with redis.shared_queue=false (L2 and limits in Redis, queue here)
 #   redis-shared  --redis (the default): enqueue, claim and finish through Redis Streams
+#   redis-strict  the same with ai_processing.queue.aging_ms=0: what aging costs the claim
 # Prints achieved req/s, p50 and p99 (submit to result) for each, and the shared queue's
 # p50 over the embedded one's. A private redis-server on a free loopback port, killed by PID.
 #
@@ -17,7 +18,7 @@ while [ $# -gt 0 ]; do
     --rate) rate=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "shared_queue.sh: unknown flag $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +74,7 @@ printf '%-13s %10s %9s %9s %7s\n' mode "req/s" "p50 ms" "p99 ms" errors
 run embedded | tee "$work/a"
 run redis-local --redis "redis://127.0.0.1:$rport/0" --set redis.shared_queue=false | tee "$work/b"
 run redis-shared --redis "redis://127.0.0.1:$rport/0" | tee "$work/c"
+run redis-strict --redis "redis://127.0.0.1:$rport/0" --set ai_processing.queue.aging_ms=0
 python3 - "$work/a" "$work/c" <<'PY'
 import sys
 a, c = (open(p).read().split() for p in sys.argv[1:3])

@@ -72,10 +72,18 @@ const redis::Script k_claim(std::string(k_start_fn) + R"lua(
 local out, left, aging = {}, tonumber(ARGV[3]), tonumber(ARGV[5])
 local order = {}
 for level = 1, #KEYS do order[level] = {level, level - 1, 0} end
+-- Ages matter only when two levels hold entries (XLEN is O(1); it counts claimed ones too).
+local filled = {}
 if aging > 0 then
+  for level, stream in ipairs(KEYS) do
+    if redis.call('XLEN', stream) > 0 then filled[#filled + 1] = level end
+  end
+end
+if #filled > 1 then
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  for level, stream in ipairs(KEYS) do
+  for _, level in ipairs(filled) do
+    local stream = KEYS[level]
     local last = '0-0'
     for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
       local f = {}
