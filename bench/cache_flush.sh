@@ -26,26 +26,15 @@ done
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache="$here/$build_dir/tools/mp-cache"
-command -v redis-server >/dev/null || { echo "cache_flush.sh: redis-server missing: run 'make deps'" >&2; exit 3; }
 [ -x "$cache" ] || { echo "cache_flush.sh: $cache missing: run 'make build'" >&2; exit 3; }
 
 work=$(mktemp -d)
-redis_pid=
-cleanup() {
-  if [ -n "$redis_pid" ]; then
-    kill "$redis_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -rf "$work"
-}
+cleanup() { "$here/tests/harness/redis.sh" stop "$work/redis"; rm -rf "$work"; }
 trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-  --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
+# The test suite's private redis-server: a free loopback port, nothing persisted, stopped by PID.
+"$here/tests/harness/redis.sh" start "$work/redis" >/dev/null
+port=$(cat "$work/redis/port")
 cli() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
-for _ in $(seq 50); do [ -s "$work/redis.pid" ] && cli ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-redis_pid=$(cat "$work/redis.pid")
 
 # One RESP file of N SETs (and the index), written once and piped in before every flush.
 python3 - "$keys" "$index" > "$work/seed.resp" <<'PY'

@@ -34,7 +34,7 @@ bench="$here/$build_dir/tools/mp-bench"
 for bin in "$serve" "$bench"; do
   [ -x "$bin" ] || { echo "l2_hit.sh: $bin missing: run 'make build'" >&2; exit 3; }
 done
-for t in redis-server redis-benchmark redis-cli; do
+for t in redis-benchmark redis-cli; do
   command -v "$t" >/dev/null || { echo "l2_hit.sh: $t missing: run 'make deps'" >&2; exit 3; }
 done
 
@@ -44,22 +44,21 @@ pids=()
 # Reverse order: mp-serve before the Redis it uses (else it logs the outage on its way out).
 cleanup() {
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
+  "$here/tests/harness/redis.sh" stop "$work/redis"
   rm -rf "$work"
 }
 trap cleanup EXIT
 secs=$(python3 -c "v='$duration'; print(float(v[:-1]) * {'s': 1, 'm': 60}[v[-1]] if v[-1] in 'sm' else float(v))")
-rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
-  --logfile "$work/redis.log" &
-pids+=($!)
+# The test suite's private redis-server: a free loopback port, nothing persisted, stopped by PID.
+"$here/tests/harness/redis.sh" start "$work/redis" >/dev/null
+rport=$(cat "$work/redis/port")
 rcli() { redis-cli -p "$rport" "$@"; }
-for _ in $(seq 50); do rcli ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 
 mport=$(free_port)
 "$serve" --port "$mport" --threads "$server_threads" --log-level warn --redis "redis://127.0.0.1:$rport/0" \
   --set ai_processing.cache.max_bytes=0 --set monitoring.enabled=false &
 spid=$!
-pids+=($spid)
+pids+=("$spid")
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$mport/healthz" >/dev/null && break; sleep 0.1; done
 url="http://127.0.0.1:$mport/api/ai/process"
 

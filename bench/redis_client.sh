@@ -29,27 +29,15 @@ done
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin="$here/$build_dir/bench/mp-bench-redis-client"
 [ -x "$bin" ] || { echo "redis_client.sh: $bin missing: run 'make build'" >&2; exit 3; }
-for t in redis-server redis-cli; do
-  command -v "$t" >/dev/null || { echo "redis_client.sh: $t missing: run 'make deps'" >&2; exit 3; }
-done
+command -v redis-cli >/dev/null || { echo "redis_client.sh: redis-cli missing: run 'make deps'" >&2; exit 3; }
 
 work=$(mktemp -d)
-redis_pid=
-cleanup() {
-  if [ -n "$redis_pid" ]; then
-    kill "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
+cleanup() { "$here/tests/harness/redis.sh" stop "$work/redis"; rm -rf "$work"; }
 trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
-  --logfile "$work/redis.log" --dir "$work" &
-redis_pid=$!
+# The test suite's private redis-server: a free loopback port, nothing persisted, stopped by PID.
+"$here/tests/harness/redis.sh" start "$work/redis" >/dev/null
+port=$(cat "$work/redis/port")
 cli() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
-for _ in $(seq 50); do cli ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 
 key=mp:bench:rcl
 head -c "$value_bytes" /dev/zero | tr '\0' v | cli -x set "$key" >/dev/null

@@ -25,14 +25,12 @@ done
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 serve="$here/$build_dir/tools/mp-serve" bench="$here/$build_dir/tools/mp-bench"
-command -v redis-server >/dev/null || { echo "shared_queue.sh: redis-server missing: run 'make deps'" >&2; exit 3; }
 if [ ! -x "$serve" ] || [ ! -x "$bench" ]; then
   echo "shared_queue.sh: $serve or $bench missing: run 'make build'" >&2
   exit 3
 fi
 
 work=$(mktemp -d)
-redis_pid=''
 serve_pid=''
 stop() { # PID: TERM, wait, then KILL
   [ -n "$1" ] || return 0
@@ -40,15 +38,13 @@ stop() { # PID: TERM, wait, then KILL
   for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
   kill -9 "$1" 2>/dev/null || true
 }
-cleanup() { stop "$serve_pid"; stop "$redis_pid"; rm -rf "$work"; }
+cleanup() { stop "$serve_pid"; "$here/tests/harness/redis.sh" stop "$work/redis"; rm -rf "$work"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-  --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
-for _ in $(seq 50); do [ -s "$work/redis.pid" ] && redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-redis_pid=$(cat "$work/redis.pid")
+# The test suite's private redis-server: a free loopback port, nothing persisted, stopped by PID.
+"$here/tests/harness/redis.sh" start "$work/redis" >/dev/null
+rport=$(cat "$work/redis/port")
 
 run() { # NAME, mp-serve flags...
   local name=$1; shift
