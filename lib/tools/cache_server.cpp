@@ -1,23 +1,18 @@
 // mp-cache against one mp-serve without Redis: the admin endpoints of
-// lib/serve/cache_routes.cpp over HTTP (libcurl, one kept-alive connection), with the
-// admin key as a Bearer token. The answers have the shapes the Redis backend produces,
+// lib/serve/cache_routes.cpp over HTTP (tools/http_client.hpp: one kept-alive connection),
+// with the admin key as a Bearer token. The answers have the shapes the Redis backend produces,
 // so the commands print the same either way.
 
 #include "tools/cache_backend.hpp"
+#include "tools/http_client.hpp"
 #include "util/json.hpp"
 #include "util/strings.hpp"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 namespace mp::tools {
 
 namespace {
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
 
 /// `s` percent-encoded for a path segment or query value.
 std::string url_encode(std::string_view s) {
@@ -80,15 +75,12 @@ std::int64_t int_or(const rapidjson::Value& v, const char* name, std::int64_t df
 
 class ServerBackend final : public CacheBackend {
 public:
-  ServerBackend(std::string base, std::string key) : m_base(std::move(base)), m_key(std::move(key)) {
+  ServerBackend(std::string base, std::string key)
+      : m_base(std::move(base)), m_http(std::move(key), std::chrono::milliseconds{120'000}) {
     while (m_base.ends_with('/')) {
       m_base.pop_back();
     }
-    m_curl = curl_easy_init();
   }
-  ~ServerBackend() override { curl_easy_cleanup(m_curl); }
-  ServerBackend(const ServerBackend&) = delete;
-  ServerBackend& operator=(const ServerBackend&) = delete;
 
   Expected<CacheSummary> stats() override;
   Expected<void> list(const KeyFilter& filter, const std::function<bool(const KeyInfo&)>& fn) override;
@@ -115,8 +107,7 @@ private:
   }
 
   std::string m_base;
-  std::string m_key;
-  CURL* m_curl = nullptr;
+  HttpClient m_http;
 };
 
 /// The message of an API error body, or the body itself.
@@ -131,34 +122,14 @@ std::string error_message(const std::string& body) {
 
 Expected<std::string> ServerBackend::call(const char* method, const std::string& path,
                                           const std::string& body) {
-  std::string out;
   const std::string url = m_base + path;
-  curl_slist* headers = nullptr;
-  if (!m_key.empty()) {
-    headers = curl_slist_append(headers, fmt::format("Authorization: Bearer {}", m_key).c_str());
+  std::string error;
+  auto answer = m_http.request(method, url, body, "application/x-ndjson", error);
+  if (!answer) {
+    return fail(Errc::unavailable, fmt::format("--server {}: {}", m_base, error), "--server");
   }
-  headers = curl_slist_append(headers, "Content-Type: application/x-ndjson");
-  curl_easy_reset(m_curl);
-  curl_easy_setopt(m_curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(m_curl, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(m_curl, CURLOPT_HTTPHEADER, headers);
-  if (std::string_view(method) == "POST") {
-    curl_easy_setopt(m_curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(m_curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_easy_setopt(m_curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(m_curl, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(m_curl, CURLOPT_CONNECTTIMEOUT_MS, 5'000L);
-  curl_easy_setopt(m_curl, CURLOPT_TIMEOUT_MS, 120'000L);
-  curl_easy_setopt(m_curl, CURLOPT_NOSIGNAL, 1L);
-  const CURLcode rc = curl_easy_perform(m_curl);
-  long status = 0;
-  curl_easy_getinfo(m_curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK) {
-    return fail(Errc::unavailable, fmt::format("--server {}: {}", m_base, curl_easy_strerror(rc)),
-                "--server");
-  }
+  const long status = answer->status;
+  const std::string& out = answer->body;
   if (status == 200) {
     return out;
   }

@@ -4,12 +4,12 @@
 #include "cli/tool.hpp"
 #include "monitor/report.hpp"
 #include "monitor/store.hpp"
+#include "tools/http_client.hpp"
 #include "tools/monitor_cmds.hpp"
 #include "tools/tools.hpp"
 #include "util/clock.hpp"
 #include "util/json.hpp"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -48,38 +48,21 @@ double parse_time(const std::string& text, const char* flag, double now) {
   return now - v * scale;
 }
 
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
 /// GET base + path with the admin key from MP_API_KEY, if any.
 std::string http_get(const std::string& base, const std::string& path) {
-  CURL* curl = curl_easy_init();
-  std::string body;
+  const char* key = std::getenv("MP_API_KEY");
+  HttpClient client(key ? key : "", std::chrono::milliseconds{30'000});
   const std::string url = base + path;
-  curl_slist* headers = nullptr;
-  if (const char* key = std::getenv("MP_API_KEY"); key && *key) {
-    headers = curl_slist_append(headers, fmt::format("Authorization: Bearer {}", key).c_str());
+  std::string error;
+  auto answer = client.request("GET", url, {}, {}, error);
+  if (!answer) {
+    throw Fatal(Error{Errc::unavailable, fmt::format("--url {}: {}", base, error), "--url"});
   }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30'000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  const CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    throw Fatal(Error{Errc::unavailable, fmt::format("--url {}: {}", base, curl_easy_strerror(rc)), "--url"});
+  if (answer->status != 200) {
+    throw Fatal(Error{Errc::unavailable, fmt::format("{} answered {}: {}", url, answer->status, answer->body),
+                      "--url"});
   }
-  if (status != 200) {
-    throw Fatal(Error{Errc::unavailable, fmt::format("{} answered {}: {}", url, status, body), "--url"});
-  }
-  return body;
+  return std::move(answer->body);
 }
 
 std::unique_ptr<monitor::Store> open_store(const std::string& path) {

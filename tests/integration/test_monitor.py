@@ -110,6 +110,25 @@ class Monitor(unittest.TestCase):
         self.assertTrue(r.stdout.startswith("ts,metric,labels,value"), r.stdout[:200])
         self.assertIn("mp_http_requests_total", r.stdout)
 
+    def test_report_and_alerts_from_a_server_with_url(self):
+        """--url asks a running mp-serve (its /api/performance endpoints) instead of the file."""
+        base = f"http://127.0.0.1:{self.server.port}"
+        r = run_tool("mp-monitor", "report", "--url", base, "--hours", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        report = json.loads(r.stdout)
+        self.assertIn("system_health_score", report)
+        self.assertIn("sla_compliance", report)
+        r = run_tool("mp-monitor", "alerts", "--url", base + "/", "--since", "10m")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("active", json.loads(r.stdout))
+        # Nothing listening: exit 3 naming --url; an error status: the server's answer.
+        r = run_tool("mp-monitor", "report", "--url", "http://127.0.0.1:1")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("--url http://127.0.0.1:1", r.stderr)
+        r = run_tool("mp-monitor", "report", "--url", base + "/nope")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("answered 404", r.stderr)
+
     def test_bad_flags_name_the_flag(self):
         r = self.monitor("query", "ai_requests_per_minute", "--agg", "median")
         self.assertEqual(r.returncode, 2)
