@@ -14,10 +14,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace mp::ai {
+
+/// Where `mp-cache del` and `flush` announce what they deleted from the L2, so that every
+/// instance drops the same entries from its L1 (which would otherwise answer them until
+/// they expire): `{"keys":[...]}`, or `{"type":"summary","older_than_s":3600}` (both
+/// optional) for a flush.
+constexpr std::string_view k_cache_invalidate_channel = "mp:cache:invalidate";
 
 /// Counters the instances add up in the shared cache (for mp-cache stats).
 struct SharedCacheCounters {

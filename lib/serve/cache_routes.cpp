@@ -14,12 +14,15 @@
 // entry was stored).
 
 #include "serve/cache_routes.hpp"
+#include "ai/shared_cache.hpp"
+#include "redis/subscriber.hpp"
 #include "serve/service.hpp"
 #include "util/json.hpp"
 #include "util/strings.hpp"
 
 #include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
@@ -170,6 +173,14 @@ std::vector<Listed> select(const ai::MemoryCache& cache, const Filter& f) {
     return f.limit == 0 || out.size() < f.limit;
   });
   return out;
+}
+
+std::uint64_t erase_selected(ai::MemoryCache& cache, const Filter& f) {
+  std::uint64_t deleted = 0;
+  for (const auto& e : select(cache, f)) {
+    deleted += cache.erase(*ai::parse_cache_key(e.key)) ? 1 : 0;
+  }
+  return deleted;
 }
 
 net::Response ndjson(std::string body) {
@@ -386,13 +397,10 @@ void add_cache_routes(Service& service) {
     }
     const auto& [filter, dry_run] = *req;
     const std::uint64_t scanned = cache.stats().entries;
-    const auto matched = select(cache, filter);
-    std::uint64_t deleted = 0;
-    for (const auto& e : dry_run ? std::vector<Listed>{} : matched) {
-      deleted += cache.erase(*ai::parse_cache_key(e.key)) ? 1 : 0;
-    }
+    const std::size_t matched = select(cache, filter).size();
+    const std::uint64_t deleted = dry_run ? 0 : erase_selected(cache, filter);
     c.reply.json(fmt::format(R"({{"dry_run":{},"scanned":{},"matched":{},"deleted":{}}})", dry_run, scanned,
-                             matched.size(), deleted));
+                             matched, deleted));
   });
 
   service.route("GET", "/api/admin/cache/export", Access::admin, [&cache](Call& c) {
@@ -433,6 +441,50 @@ void add_cache_routes(Service& service) {
     }
     c.reply.json(fmt::format(R"({{"imported":{},"existing":{}}})", imported, existing));
   });
+}
+
+std::optional<std::uint64_t> apply_cache_invalidation(ai::MemoryCache& cache, std::string_view message) {
+  const auto doc = util::parse_json(message);
+  if (!doc || !doc->IsObject()) {
+    return std::nullopt;
+  }
+  if (doc->HasMember("keys")) {
+    const auto& keys = (*doc)["keys"];
+    if (!keys.IsArray()) {
+      return std::nullopt;
+    }
+    std::uint64_t erased = 0;
+    for (const auto& k : keys.GetArray()) {
+      const auto key =
+          k.IsString() ? ai::parse_cache_key({k.GetString(), k.GetStringLength()}) : std::nullopt;
+      erased += key && cache.erase(*key) ? 1 : 0;
+    }
+    return erased;
+  }
+  Filter f;
+  if (const auto t = util::get_string(*doc, "type")) {
+    f.type = *t;
+  }
+  f.older_than = util::get_int(*doc, "older_than_s");
+  return erase_selected(cache, f);
+}
+
+std::unique_ptr<redis::Subscriber> subscribe_cache_invalidations(Service& service) {
+  auto* l1 = dynamic_cast<ai::MemoryCache*>(&service.pipeline().cache());
+  if (l1 == nullptr || !service.redis_pool()) {
+    return nullptr;
+  }
+  return std::make_unique<redis::Subscriber>(
+      service.redis_pool()->url(), std::vector<std::string>{std::string(ai::k_cache_invalidate_channel)},
+      [l1](std::string_view, std::string_view message) {
+        if (const auto n = apply_cache_invalidation(*l1, message)) {
+          spdlog::info("cache: dropped {} L1 entr{} that mp-cache deleted from Redis", *n,
+                       *n == 1 ? "y" : "ies");
+        } else {
+          spdlog::warn("cache: ignored a message on {} that is not an invalidation",
+                       ai::k_cache_invalidate_channel);
+        }
+      });
 }
 
 } // namespace mp::serve

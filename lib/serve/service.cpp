@@ -1,6 +1,7 @@
 #include "serve/service.hpp"
 #include "ai/local_provider.hpp"
 #include "ai/openai.hpp"
+#include "redis/subscriber.hpp"
 #include "serve/cache_routes.hpp"
 #include "serve/monitor_service.hpp"
 #include "serve/redis_queue.hpp"
@@ -71,6 +72,7 @@ Service::~Service() {
   // publish into the WebSocket hub, which the members' own order would destroy before them.
   m_server.reset();
   m_monitor.reset();
+  m_cache_invalidations.reset();
   m_pipeline.reset();
 }
 
@@ -120,6 +122,7 @@ Expected<std::unique_ptr<Service>> Service::create(const config::Config& cfg) {
   s->add_ai_routes();
   s->add_ws_routes();
   add_cache_routes(*s);
+  s->m_cache_invalidations = subscribe_cache_invalidations(*s);
   if (auto ok = s->add_monitor_routes(); !ok) {
     return std::unexpected(ok.error());
   }

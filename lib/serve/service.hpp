@@ -17,6 +17,10 @@
 #include <mutex>
 #include <unordered_map>
 
+namespace mp::redis {
+class Subscriber;
+}
+
 namespace mp::serve {
 
 class Service;
@@ -128,7 +132,9 @@ private:
   metrics::Registry m_registry;
   std::shared_ptr<redis::Pool> m_redis; ///< Redis mode only; outlives everything that uses it
   std::unique_ptr<RedisHealth> m_redis_health;
-  std::unique_ptr<ai::Pipeline> m_pipeline;  ///< before m_server: destroyed after it
+  std::unique_ptr<ai::Pipeline> m_pipeline; ///< before m_server: destroyed after it
+  /// Redis mode: drops from the L1 what mp-cache deleted (calls into the pipeline's cache).
+  std::unique_ptr<redis::Subscriber> m_cache_invalidations;
   std::unique_ptr<WsService> m_ws;           ///< likewise: connections call it until the end
   std::unique_ptr<MonitorService> m_monitor; ///< stopped after the server: it reads everything above
   std::unique_ptr<net::HttpServer> m_server;

@@ -449,9 +449,9 @@ int cache_main(int argc, char** argv) {
       if (isatty(STDERR_FILENO) != 0) {
         std::cerr << '\n';
       }
-      util::Table t{{"dry_run", "scanned", "matched", "deleted"}, {}};
+      util::Table t{{"dry_run", "scanned", "matched", "deleted", "servers_notified"}, {}};
       t.add({dry_run, static_cast<std::int64_t>(r.scanned), static_cast<std::int64_t>(r.matched),
-             static_cast<std::int64_t>(r.deleted)});
+             static_cast<std::int64_t>(r.deleted), static_cast<std::int64_t>(r.servers_notified)});
       print_summary(t, f);
       return 0;
     }

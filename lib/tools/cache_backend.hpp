@@ -79,6 +79,9 @@ struct FlushOutcome {
   /// key twice while Redis rehashes, so this can exceed the keys there are.
   std::uint64_t matched = 0;
   std::uint64_t deleted = 0; ///< keys actually removed (0 for a dry run)
+  /// Redis: the mp-serve instances told to drop the same entries from their L1 (0 when
+  /// none listens, or for a dry run); 0 against --server, whose L1 is the cache.
+  std::uint64_t servers_notified = 0;
 };
 
 struct ImportOutcome {

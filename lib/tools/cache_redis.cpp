@@ -34,6 +34,7 @@
 
 #include "ai/cache.hpp"
 #include "ai/cache_index.hpp"
+#include "ai/shared_cache.hpp"
 #include "analyser/analysis.hpp"
 #include "redis/client.hpp"
 #include "tools/cache_backend.hpp"
@@ -127,6 +128,9 @@ private:
                    : std::optional<std::int64_t>(std::max<std::int64_t>(0, m_opts.ttl_seconds - ttl));
   }
   Expected<std::vector<redis::Reply>> run(const std::vector<std::vector<std::string_view>>& cmds);
+  /// Tells the instances to drop from their L1 what was just deleted (ai/shared_cache.hpp);
+  /// returns how many listened.
+  Expected<std::uint64_t> announce(const std::string& message);
   /// Empties the index buckets of `filter`'s types (ai/cache_index.hpp) over the last TTL
   /// and a day, UNLINKing the keys they name; the SCAN sweep after it finds the rest.
   Expected<void> flush_index(const KeyFilter& filter, Unlinker& unlinker, FlushOutcome& out,
@@ -347,11 +351,20 @@ Expected<std::string> RedisBackend::get(const std::string& key) {
   return std::move(*json);
 }
 
+Expected<std::uint64_t> RedisBackend::announce(const std::string& message) {
+  auto r = redis::checked(m_conn.command({"PUBLISH", ai::k_cache_invalidate_channel, message}));
+  if (!r) {
+    return std::unexpected(r.error());
+  }
+  return static_cast<std::uint64_t>(r->integer());
+}
+
 Expected<std::uint64_t> RedisBackend::del(const std::vector<std::string>& keys) {
   constexpr std::size_t k_per_unlink = 1000;
   constexpr std::size_t k_per_pipeline = 64;
   std::uint64_t deleted = 0;
   std::vector<std::vector<std::string_view>> cmds;
+  // Each pipeline's UNLINKs, then the same keys announced (one message per UNLINK's keys).
   auto send = [&]() -> Expected<void> {
     auto replies = run(cmds);
     if (!replies) {
@@ -359,6 +372,17 @@ Expected<std::uint64_t> RedisBackend::del(const std::vector<std::string>& keys) 
     }
     for (const auto& r : *replies) {
       deleted += static_cast<std::uint64_t>(r.integer());
+    }
+    for (const auto& argv : cmds) {
+      std::string message = R"({"keys":[)";
+      for (std::size_t j = 1; j < argv.size(); ++j) {
+        message += j > 1 ? "," : "";
+        message += util::json_quote(argv[j]);
+      }
+      message += "]}";
+      if (auto n = announce(message); !n) {
+        return std::unexpected(n.error());
+      }
     }
     cmds.clear();
     return {};
@@ -532,6 +556,17 @@ Expected<FlushOutcome> RedisBackend::flush(const KeyFilter& filter, bool dry_run
       return std::unexpected(n.error());
     }
     out.deleted += *n;
+    // After the deletes: an instance that refilled its L1 from a key before it went drops it now.
+    std::string message = fmt::format(R"({{"type":{})", util::json_quote(filter.type));
+    if (filter.older_than_s) {
+      message += fmt::format(R"(,"older_than_s":{})", *filter.older_than_s);
+    }
+    message += '}';
+    auto told = announce(message);
+    if (!told) {
+      return std::unexpected(told.error());
+    }
+    out.servers_notified = *told;
   }
   return out;
 }

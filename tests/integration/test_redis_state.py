@@ -110,6 +110,36 @@ class SharedState(unittest.TestCase):
         self.assertEqual(json.loads(out.stdout)["deleted"], 1)
         self.assertEqual(redis_cmd(self.port, "EXISTS", key, index), b"0")
 
+    def test_mp_cache_flush_and_del_reach_every_instances_l1(self):
+        """A result in A's and B's L1 is not answered from there once mp-cache deleted it
+        from Redis: each instance hears of the delete and drops its own copy."""
+        a, b = self.start(), self.start()
+        for i in (21, 22):
+            s, _, r = post_json(a, "/api/ai/process", email(i, wait_ms=10000))
+            self.assertEqual((s, r["cached"]), (200, False), r)
+        wait_until(lambda: len(redis_cmd(self.port, "KEYS", "mp:cache:v1:*")) == 2, timeout=5)
+        for server in (a, b):  # B fills its L1 from the L2
+            for i in (21, 22):
+                self.assertTrue(post_json(server, "/api/ai/process", email(i, wait_ms=10000))[2]["cached"])
+        self.assertEqual(len(self.fake.arrivals()), 2)
+        key = redis_cmd(self.port, "SCAN", "0", "MATCH", "mp:cache:v1:*", "COUNT", "1000")[1][0].decode()
+        out = run_tool("mp-cache", "--redis", self.url, "del", key)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        wait_until(lambda: "dropped 1 L1 entry" in b.log(), timeout=5)
+        out = run_tool("mp-cache", "--redis", self.url, "flush", "--yes")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        r = json.loads(out.stdout)
+        self.assertEqual((r["deleted"], r["servers_notified"]), (1, 2), r)
+        self.assertTrue(wait_until(lambda: all(s.log().count("dropped 1 L1 entry") == 2 for s in (a, b)),
+                                   timeout=5), a.log() + b.log())
+        for i in (21, 22):
+            s, _, r = post_json(a, "/api/ai/process", email(i, wait_ms=10000))
+            self.assertEqual((s, r["cached"]), (200, False), r)
+        wait_until(lambda: len(redis_cmd(self.port, "KEYS", "mp:cache:v1:*")) == 2, timeout=5)
+        for i in (21, 22):
+            self.assertTrue(post_json(b, "/api/ai/process", email(i, wait_ms=10000))[2]["cached"])
+        self.assertEqual(len(self.fake.arrivals()), 4, "computed again once, then shared through the L2")
+
     def test_the_rate_limit_holds_across_instances(self):
         limit = ("--set", "ai_processing.rate_limiting.requests_per_minute=4")
         servers = [self.start(*limit) for _ in range(3)]
