@@ -351,6 +351,16 @@ Expected<std::string> RedisBackend::get(const std::string& key) {
   return std::move(*json);
 }
 
+/// An invalidation naming `keys[from..]`.
+std::string keys_message(const std::vector<std::string_view>& keys, std::size_t from = 0) {
+  std::string message = R"({"keys":[)";
+  for (std::size_t j = from; j < keys.size(); ++j) {
+    message += j > from ? "," : "";
+    message += util::json_quote(keys[j]);
+  }
+  return message + "]}";
+}
+
 Expected<std::uint64_t> RedisBackend::announce(const std::string& message) {
   auto r = redis::checked(m_conn.command({"PUBLISH", ai::k_cache_invalidate_channel, message}));
   if (!r) {
@@ -374,13 +384,7 @@ Expected<std::uint64_t> RedisBackend::del(const std::vector<std::string>& keys) 
       deleted += static_cast<std::uint64_t>(r.integer());
     }
     for (const auto& argv : cmds) {
-      std::string message = R"({"keys":[)";
-      for (std::size_t j = 1; j < argv.size(); ++j) {
-        message += j > 1 ? "," : "";
-        message += util::json_quote(argv[j]);
-      }
-      message += "]}";
-      if (auto n = announce(message); !n) {
+      if (auto n = announce(keys_message(argv, 1)); !n) { // argv[0] is UNLINK
         return std::unexpected(n.error());
       }
     }
@@ -632,8 +636,18 @@ Expected<ImportOutcome> RedisBackend::import_entries(const std::vector<CacheEntr
     return std::unexpected(replies.error());
   }
   ImportOutcome out;
+  std::vector<std::string_view> replaced;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     ((*replies)[i].is_nil() ? out.existing : out.imported) += 1;
+    if (replace) {
+      replaced.emplace_back(entries[i].key);
+    }
+  }
+  // A replaced value must not keep being answered from an instance's L1 in its old form.
+  if (!replaced.empty()) {
+    if (auto n = announce(keys_message(replaced)); !n) {
+      return std::unexpected(n.error());
+    }
   }
   return out;
 }

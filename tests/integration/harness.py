@@ -23,12 +23,14 @@ def tool(name):
     return os.path.join(BUILD_DIR, "tools", name)
 
 
-def run_tool(name, *args, env=None, timeout=20):
-    """Runs a tool to completion; returns CompletedProcess with text output."""
+def run_tool(name, *args, env=None, timeout=20, stdin=None):
+    """Runs a tool to completion (with `stdin` as its input, else none); returns
+    CompletedProcess with text output."""
     full_env = dict(os.environ)
     full_env.update(env or {})
+    feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run([tool(name), *args], capture_output=True, text=True, env=full_env,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+                          timeout=timeout, **feed)
 
 
 class Server:

@@ -139,6 +139,15 @@ class SharedState(unittest.TestCase):
         for i in (21, 22):
             self.assertTrue(post_json(b, "/api/ai/process", email(i, wait_ms=10000))[2]["cached"])
         self.assertEqual(len(self.fake.arrivals()), 4, "computed again once, then shared through the L2")
+        # import --replace rewrites a value: the instances drop their old copy and read the new one.
+        line = json.loads(run_tool("mp-cache", "--redis", self.url, "export").stdout.splitlines()[0])
+        line["value"]["summary"] = "rewritten by an import"
+        out = run_tool("mp-cache", "--redis", self.url, "import", "--replace", stdin=json.dumps(line) + "\n")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(wait_until(lambda: all(s.log().count("dropped 1 L1 entry") == 3 for s in (a, b)), timeout=5))
+        answers = [post_json(server, "/api/ai/process", email(i, wait_ms=10000))[2]
+                   for server in (a, b) for i in (21, 22)]
+        self.assertEqual(sum(r["result"]["summary"] == "rewritten by an import" for r in answers), 2, answers)
 
     def test_the_rate_limit_holds_across_instances(self):
         limit = ("--set", "ai_processing.rate_limiting.requests_per_minute=4")
