@@ -20,10 +20,11 @@
 
 namespace mp::ai {
 
-/// Where `mp-cache del` and `flush` announce what they deleted from the L2, so that every
-/// instance drops the same entries from its L1 (which would otherwise answer them until
-/// they expire): `{"keys":[...]}`, or `{"type":"summary","older_than_s":3600}` (both
-/// optional) for a flush.
+/// Where `mp-cache del`, `flush` and `import --replace` announce what they changed in the
+/// L2, so that every instance drops the same entries from its L1 (which would otherwise
+/// answer them until they expire): `{"keys":[...]}`, or `{"type":"summary",
+/// "older_than_s":3600}` (both optional) for a flush. Scoped by database
+/// (redis::RedisUrl::channel): `mp:<db>:cache:invalidate`.
 constexpr std::string_view k_cache_invalidate_channel = "mp:cache:invalidate";
 
 /// Counters the instances add up in the shared cache (for mp-cache stats).

@@ -11,7 +11,6 @@ namespace mp::push {
 
 namespace {
 
-constexpr std::string_view k_channel_prefix = "mp:ws:ev:";
 constexpr std::size_t k_batch = 64; ///< publishes per pipeline
 
 // KEYS: epoch seq hist channel. ARGV: a new epoch, instance, priority, the event's head
@@ -127,7 +126,7 @@ RedisFanout::RedisFanout(Hub& hub, redis::RedisUrl url, FanoutOptions options)
   spdlog::info("websocket: topics shared through {} (instance {})", m_url.redacted(), m_instance);
   m_thread = std::thread([this] { run(); });
   m_subscriber = std::make_unique<redis::Subscriber>(
-      m_url, std::vector<std::string>{std::string(k_channel_prefix) + "*"},
+      m_url, std::vector<std::string>{m_channel_prefix + "*"},
       [this](std::string_view channel, std::string_view message) { on_message(channel, message); },
       [this](bool subscribed) { on_state(subscribed); });
 }
@@ -249,7 +248,7 @@ void RedisFanout::run_publishes(std::vector<PublishJob>& jobs) {
     owned[i] = {"mp:ws:epoch:" + t,
                 "mp:ws:seq:" + t,
                 "mp:ws:hist:" + t,
-                std::string(k_channel_prefix) + t,
+                m_channel_prefix + t,
                 random_id(),
                 std::to_string(jobs[i].priority),
                 std::to_string(jobs[i].ts_ms),
@@ -282,10 +281,10 @@ void RedisFanout::run_publishes(std::vector<PublishJob>& jobs) {
 }
 
 void RedisFanout::on_message(std::string_view channel, std::string_view message) {
-  if (!channel.starts_with(k_channel_prefix)) {
+  if (!channel.starts_with(m_channel_prefix)) {
     return;
   }
-  const auto topic = channel.substr(k_channel_prefix.size());
+  const auto topic = channel.substr(m_channel_prefix.size());
   const auto m = parse_channel_message(message);
   if (!valid_topic(topic) || !m) {
     error(FanoutCounters::op_message);

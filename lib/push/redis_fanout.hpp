@@ -122,6 +122,7 @@ private:
 
   Hub& m_hub;
   redis::RedisUrl m_url;
+  std::string m_channel_prefix = m_url.channel("mp:ws:ev:"); ///< `mp:<db>:ws:ev:`, then the topic
   FanoutOptions m_options;
   std::string m_instance;
   FanoutCounters m_counters;

@@ -108,4 +108,10 @@ Expected<std::optional<RedisUrl>> from_config(const config::Config& cfg) {
   return std::optional<RedisUrl>(std::move(u));
 }
 
+std::string RedisUrl::channel(std::string_view name) const {
+  constexpr std::string_view prefix = "mp:";
+  const std::string_view rest = name.starts_with(prefix) ? name.substr(prefix.size()) : name;
+  return fmt::format("mp:{}:{}", db, rest);
+}
+
 } // namespace mp::redis

@@ -19,6 +19,10 @@ struct RedisUrl {
   std::string password; ///< empty: no AUTH
   /// The URL with the password as `***`, for logs and errors.
   [[nodiscard]] std::string redacted() const;
+  /// A pub/sub channel of this database: `mp:req:done` -> `mp:<db>:req:done`. Channels are
+  /// server-wide in Redis, unlike keys, so deployments on two databases of one server
+  /// would otherwise hear each other's broadcasts, completions and invalidations.
+  [[nodiscard]] std::string channel(std::string_view name) const;
 };
 
 /// Parses `redis://[user:password@]host[:port][/db]` (also `[::1]` hosts and a password

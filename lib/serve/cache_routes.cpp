@@ -475,7 +475,8 @@ std::unique_ptr<redis::Subscriber> subscribe_cache_invalidations(Service& servic
     return nullptr;
   }
   return std::make_unique<redis::Subscriber>(
-      service.redis_pool()->url(), std::vector<std::string>{std::string(ai::k_cache_invalidate_channel)},
+      service.redis_pool()->url(),
+      std::vector<std::string>{service.redis_pool()->url().channel(ai::k_cache_invalidate_channel)},
       [l1](std::string_view, std::string_view message) {
         if (const auto n = apply_cache_invalidation(*l1, message)) {
           spdlog::info("cache: dropped {} L1 entr{} that mp-cache deleted from Redis", *n,

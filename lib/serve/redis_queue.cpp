@@ -13,7 +13,6 @@ namespace mp::serve {
 namespace {
 
 constexpr std::string_view k_group = "mp:workers";
-constexpr std::string_view k_done_channel = "mp:req:done";
 
 std::string stream_key(ai::Priority p) {
   return fmt::format("mp:queue:{}", ai::priority_name(p));
@@ -233,7 +232,8 @@ Expected<void> all_ok(const Expected<std::vector<redis::Reply>>& replies, std::s
 } // namespace
 
 RedisQueue::RedisQueue(std::shared_ptr<redis::Pool> pool, RedisQueueOptions options)
-    : m_pool(std::move(pool)), m_options(options), m_consumer(instance_name()) {
+    : m_pool(std::move(pool)), m_options(options), m_consumer(instance_name()),
+      m_done_channel(m_pool->url().channel("mp:req:done")) {
   // Claims block for up to a few hundred milliseconds: the feeder's connection allows that.
   m_options.connect.command_timeout =
       std::max(m_options.connect.command_timeout, std::chrono::milliseconds{2000});
@@ -505,7 +505,7 @@ Expected<void> RedisQueue::finish(const std::vector<ai::FinishedRequest>& items)
     const auto& it = items[i];
     keys[i] = {record_key(it.id), stream_key(it.priority)};
     commands.push_back({"EVALSHA", k_finish.sha1, "2", keys[i][0], keys[i][1], k_group, it.entry,
-                        ai::status_name(it.status), it.record_json, ttl, it.id, k_done_channel});
+                        ai::status_name(it.status), it.record_json, ttl, it.id, m_done_channel});
   }
   return all_ok(m_pool->with([&](redis::Connection& c) { return c.eval_pipeline(k_finish, commands); }),
                 "finish");
@@ -546,7 +546,7 @@ Expected<std::pair<RedisQueue::CancelOutcome, ai::Status>> RedisQueue::cancel(co
                                                                               const std::string& owner) {
   const std::string key = record_key(id);
   auto r = m_pool->with([&](redis::Connection& c) {
-    return redis::checked(c.eval(k_cancel, {key}, {owner, k_group, k_done_channel, id}));
+    return redis::checked(c.eval(k_cancel, {key}, {owner, k_group, m_done_channel, id}));
   });
   if (!r) {
     return std::unexpected(r.error());
@@ -588,7 +588,7 @@ Expected<std::array<std::size_t, ai::k_priority_count>> RedisQueue::depths() {
 
 void RedisQueue::listen(std::function<void(std::string_view id)> done, std::function<void()> resync) {
   m_subscriber = std::make_unique<redis::Subscriber>(
-      m_pool->url(), std::vector<std::string>{std::string(k_done_channel)},
+      m_pool->url(), std::vector<std::string>{m_done_channel},
       [done = std::move(done)](std::string_view, std::string_view id) { done(id); },
       [resync = std::move(resync)](bool subscribed) {
         if (subscribed) {

@@ -8,7 +8,7 @@
 //                        is deleted when finished
 //   mp:req:<id>          hash: owner status json stream entry deliveries consumer; EX the
 //                        record TTL (a day at least while queued), refreshed at each step
-//   mp:req:done          channel: the id of every request that became final
+//   mp:<db>:req:done     channel: the id of every request that became final
 //
 // Every step that changes a record is one Lua script, so a cancel and a claim of the same
 // request cannot both win: the claim's script drops a request already cancelled, and a
@@ -67,6 +67,7 @@ private:
   std::shared_ptr<redis::Pool> m_pool;
   RedisQueueOptions m_options;
   std::string m_consumer;
+  std::string m_done_channel; ///< `mp:<db>:req:done`
   std::mutex m_conn_mu;
   std::optional<redis::Connection> m_conn;
   bool m_groups_ready = false;

@@ -265,7 +265,8 @@ std::string keys_message(const std::vector<std::string_view>& keys, std::size_t 
 }
 
 Expected<std::uint64_t> RedisBackend::announce(const std::string& message) {
-  auto r = redis::checked(m_conn.command({"PUBLISH", ai::k_cache_invalidate_channel, message}));
+  const std::string channel = m_conn.url().channel(ai::k_cache_invalidate_channel);
+  auto r = redis::checked(m_conn.command({"PUBLISH", channel, message}));
   if (!r) {
     return std::unexpected(r.error());
   }

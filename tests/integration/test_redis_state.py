@@ -114,6 +114,9 @@ class SharedState(unittest.TestCase):
         """A result in A's and B's L1 is not answered from there once mp-cache deleted it
         from Redis: each instance hears of the delete and drops its own copy."""
         a, b = self.start(), self.start()
+        # On another database of the same Redis: another deployment, which must not hear it.
+        other = openai_server(self.fake, f"redis://127.0.0.1:{self.port}/{DB - 1}")
+        self.addCleanup(other.terminate)
         for i in (21, 22):
             s, _, r = post_json(a, "/api/ai/process", email(i, wait_ms=10000))
             self.assertEqual((s, r["cached"]), (200, False), r)
@@ -147,6 +150,7 @@ class SharedState(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertTrue(wait_until(lambda: all(s.log().count("dropped 1 L1 entry") == 3 for s in (a, b)), timeout=5),
                         a.log() + b.log())
+        self.assertNotIn("dropped", other.log())
         answers = [post_json(server, "/api/ai/process", email(i, wait_ms=10000))[2]
                    for server in (a, b) for i in (21, 22)]
         self.assertEqual(sum(r["result"]["summary"] == "rewritten by an import" for r in answers), 2, answers)

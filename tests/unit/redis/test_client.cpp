@@ -38,6 +38,9 @@ TEST_CASE("redis URLs: user, password, host, port, db; bad ones name the field",
   CHECK(u->port == 6380);
   CHECK(u->db == 2);
   CHECK(u->redacted() == "redis://mp:***@10.0.0.5:6380/2");
+  // Pub/sub is server-wide: each database's channels carry its number.
+  CHECK(u->channel("mp:req:done") == "mp:2:req:done");
+  CHECK(u->channel("mp:ws:ev:") == "mp:2:ws:ev:");
   auto p = parse_url("redis://:pw@[::1]", "--redis");
   REQUIRE(p);
   CHECK(p->user.empty());
