@@ -175,9 +175,9 @@ std::vector<Listed> select(const ai::MemoryCache& cache, const Filter& f) {
   return out;
 }
 
-std::uint64_t erase_selected(ai::MemoryCache& cache, const Filter& f) {
+std::uint64_t erase_listed(ai::MemoryCache& cache, const std::vector<Listed>& listed) {
   std::uint64_t deleted = 0;
-  for (const auto& e : select(cache, f)) {
+  for (const auto& e : listed) {
     deleted += cache.erase(*ai::parse_cache_key(e.key)) ? 1 : 0;
   }
   return deleted;
@@ -397,10 +397,10 @@ void add_cache_routes(Service& service) {
     }
     const auto& [filter, dry_run] = *req;
     const std::uint64_t scanned = cache.stats().entries;
-    const std::size_t matched = select(cache, filter).size();
-    const std::uint64_t deleted = dry_run ? 0 : erase_selected(cache, filter);
+    const auto matched = select(cache, filter);
+    const std::uint64_t deleted = dry_run ? 0 : erase_listed(cache, matched);
     c.reply.json(fmt::format(R"({{"dry_run":{},"scanned":{},"matched":{},"deleted":{}}})", dry_run, scanned,
-                             matched, deleted));
+                             matched.size(), deleted));
   });
 
   service.route("GET", "/api/admin/cache/export", Access::admin, [&cache](Call& c) {
@@ -466,7 +466,7 @@ std::optional<std::uint64_t> apply_cache_invalidation(ai::MemoryCache& cache, st
     f.type = *t;
   }
   f.older_than = util::get_int(*doc, "older_than_s");
-  return erase_selected(cache, f);
+  return erase_listed(cache, select(cache, f));
 }
 
 std::unique_ptr<redis::Subscriber> subscribe_cache_invalidations(Service& service) {

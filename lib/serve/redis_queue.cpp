@@ -14,8 +14,23 @@ namespace {
 
 constexpr std::string_view k_group = "mp:workers";
 
-std::string stream_key(ai::Priority p) {
-  return fmt::format("mp:queue:{}", ai::priority_name(p));
+/// `mp:queue:<priority>` of every level, most urgent first, built once.
+const std::array<std::string, ai::k_priority_count>& stream_keys() {
+  static const auto keys = [] {
+    std::array<std::string, ai::k_priority_count> k;
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      k[i] = fmt::format("mp:queue:{}", ai::priority_name(static_cast<ai::Priority>(i)));
+    }
+    return k;
+  }();
+  return keys;
+}
+const std::string& stream_key(ai::Priority p) {
+  return stream_keys()[static_cast<std::size_t>(p)];
+}
+/// The five stream keys as a script's KEYS.
+std::vector<std::string_view> stream_key_views() {
+  return {stream_keys().begin(), stream_keys().end()};
 }
 std::string record_key(std::string_view id) {
   return fmt::format("mp:req:{}", id);
@@ -260,7 +275,7 @@ Expected<redis::Connection*> RedisQueue::connection() {
   }
   if (!m_groups_ready) {
     for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
-      const std::string key = stream_key(static_cast<ai::Priority>(i));
+      const std::string& key = stream_keys()[i];
       auto r = m_conn->command({"XGROUP", "CREATE", key, k_group, "0", "MKSTREAM"});
       if (!r) {
         return std::unexpected(r.error());
@@ -353,13 +368,10 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::claim(std::size_t max, std
     return {};
   };
   // The most urgent level first (after aging), claimed in the same script: one round trip.
-  std::vector<std::string> keys;
-  for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
-    keys.push_back(stream_key(static_cast<ai::Priority>(i)));
-  }
+  const auto& keys = stream_keys();
+  const auto key_views = stream_key_views();
   const std::string count = std::to_string(max);
   const std::string ttl = queued_ttl();
-  std::vector<std::string_view> key_views(keys.begin(), keys.end());
   const std::string aging = std::to_string(m_options.aging.count());
   auto claimed = c.eval(k_claim, key_views, {k_group, m_consumer, count, ttl, aging});
   if (!claimed) {
@@ -410,7 +422,7 @@ Expected<std::vector<ai::ClaimedRequest>> RedisQueue::reclaim(std::size_t max) {
   std::vector<ai::ClaimedRequest> read;
   for (std::size_t i = 0; i < ai::k_priority_count && read.size() < max; ++i) {
     const auto p = static_cast<ai::Priority>(i);
-    const std::string key = stream_key(p);
+    const std::string& key = stream_key(p);
     const std::string count = std::to_string(max - read.size());
     // [next cursor, [entries], [deleted ids]]: claims idle past the visibility timeout.
     auto r = c.command({"XAUTOCLAIM", key, k_group, m_consumer, idle, "0-0", "COUNT", count});
@@ -437,14 +449,8 @@ void RedisQueue::prune(redis::Connection& c) {
     return;
   }
   m_next_prune = now + m_options.visibility * 2;
-  std::array<std::string, ai::k_priority_count> keys;
-  std::vector<std::string_view> key_views;
-  for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
-    keys[i] = stream_key(static_cast<ai::Priority>(i));
-    key_views.push_back(keys[i]);
-  }
   const std::string min_idle = std::to_string(m_options.visibility.count() * 10);
-  auto r = c.eval(k_prune, key_views, {k_group, m_consumer, min_idle});
+  auto r = c.eval(k_prune, stream_key_views(), {k_group, m_consumer, min_idle});
   if (r && !r->is_error() && r->integer() > 0) {
     spdlog::info("redis: shared queue: removed {} idle consumer(s) of stopped instances from {}",
                  r->integer(), k_group);
@@ -467,14 +473,12 @@ Expected<void> RedisQueue::claim_many(const std::vector<ai::ClaimRef>& claims, b
     ids[static_cast<std::size_t>(p)].push_back(entry);
   }
   const std::string idle = std::to_string(m_options.visibility.count() * 2);
-  std::array<std::string, ai::k_priority_count> keys;
   std::vector<std::vector<std::string_view>> commands;
   for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
     if (ids[i].empty()) {
       continue;
     }
-    keys[i] = stream_key(static_cast<ai::Priority>(i));
-    std::vector<std::string_view> argv{"XCLAIM", keys[i], k_group, m_consumer, "0"};
+    std::vector<std::string_view> argv{"XCLAIM", stream_keys()[i], k_group, m_consumer, "0"};
     argv.insert(argv.end(), ids[i].begin(), ids[i].end());
     if (give_back) {
       argv.insert(argv.end(), {"IDLE", idle});
@@ -564,12 +568,10 @@ Expected<std::pair<RedisQueue::CancelOutcome, ai::Status>> RedisQueue::cancel(co
 
 Expected<std::array<std::size_t, ai::k_priority_count>> RedisQueue::depths() {
   // Waiting = entries not yet handed out: the stream's length less the group's pending.
-  std::array<std::string, ai::k_priority_count> keys;
   std::vector<std::vector<std::string_view>> commands;
-  for (std::size_t i = 0; i < ai::k_priority_count; ++i) {
-    keys[i] = stream_key(static_cast<ai::Priority>(i));
-    commands.push_back({"XLEN", keys[i]});
-    commands.push_back({"XPENDING", keys[i], k_group});
+  for (const auto& key : stream_keys()) {
+    commands.push_back({"XLEN", key});
+    commands.push_back({"XPENDING", key, k_group});
   }
   auto r = m_pool->with([&](redis::Connection& c) { return c.pipeline(commands); });
   if (!r) {

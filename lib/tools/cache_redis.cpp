@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <deque>
 
 namespace mp::tools {
 
@@ -265,8 +266,7 @@ std::string keys_message(const std::vector<std::string_view>& keys, std::size_t 
 }
 
 Expected<std::uint64_t> RedisBackend::announce(const std::string& message) {
-  const std::string channel = m_conn.url().channel(ai::k_cache_invalidate_channel);
-  auto r = redis::checked(m_conn.command({"PUBLISH", channel, message}));
+  auto r = redis::checked(m_conn.command({"PUBLISH", m_invalidate_channel, message}));
   if (!r) {
     return std::unexpected(r.error());
   }
@@ -278,19 +278,20 @@ Expected<std::uint64_t> RedisBackend::del(const std::vector<std::string>& keys) 
   constexpr std::size_t k_per_pipeline = 64;
   std::uint64_t deleted = 0;
   std::vector<std::vector<std::string_view>> cmds;
-  // Each pipeline's UNLINKs, then the same keys announced (one message per UNLINK's keys).
+  // Each pipeline's UNLINKs, then in the same pipeline the same keys announced (one
+  // message per UNLINK's keys; Redis runs them in order, so after the deletes).
   auto send = [&]() -> Expected<void> {
+    const std::size_t unlinks = cmds.size();
+    std::deque<std::string> messages; // stable while cmds points into it
+    for (std::size_t i = 0; i < unlinks; ++i) {
+      cmds.push_back({"PUBLISH", m_invalidate_channel, messages.emplace_back(keys_message(cmds[i], 1))});
+    }
     auto replies = run(cmds);
     if (!replies) {
       return std::unexpected(replies.error());
     }
-    for (const auto& r : *replies) {
-      deleted += static_cast<std::uint64_t>(r.integer());
-    }
-    for (const auto& argv : cmds) {
-      if (auto n = announce(keys_message(argv, 1)); !n) { // argv[0] is UNLINK
-        return std::unexpected(n.error());
-      }
+    for (std::size_t i = 0; i < unlinks; ++i) {
+      deleted += static_cast<std::uint64_t>((*replies)[i].integer());
     }
     cmds.clear();
     return {};

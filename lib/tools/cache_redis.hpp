@@ -2,6 +2,7 @@
 // Internal to mp-cache's Redis backend: cache_redis.cpp (stats, ls, get, del, export,
 // import) and cache_redis_flush.cpp (flush).
 
+#include "ai/shared_cache.hpp"
 #include "redis/client.hpp"
 #include "tools/cache_backend.hpp"
 
@@ -33,7 +34,9 @@ class Unlinker;
 
 class RedisBackend final : public CacheBackend {
 public:
-  RedisBackend(redis::Connection conn, RedisBackendOptions opts) : m_conn(std::move(conn)), m_opts(opts) {}
+  RedisBackend(redis::Connection conn, RedisBackendOptions opts)
+      : m_conn(std::move(conn)), m_opts(opts),
+        m_invalidate_channel(m_conn.url().channel(ai::k_cache_invalidate_channel)) {}
 
   Expected<CacheSummary> stats() override;
   Expected<void> list(const KeyFilter& filter, const std::function<bool(const KeyInfo&)>& fn) override;
@@ -69,6 +72,7 @@ private:
 
   redis::Connection m_conn;
   RedisBackendOptions m_opts;
+  std::string m_invalidate_channel; ///< `mp:<db>:cache:invalidate`
 };
 
 /// The current time in Unix seconds (the index's hours).
